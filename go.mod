@@ -1,0 +1,3 @@
+module github.com/hostwall/hostwall
+
+go 1.26

@@ -1,0 +1,126 @@
+package ext
+
+import (
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+// extCase is one row of an extension's table test: options as a user
+// writes them, the payload the kernel must get (hex, as `xxd -p` prints
+// it; spaces ignored), and what iptables-legacy-save 1.8.9 prints back.
+type extCase struct {
+	family Family
+	proto  uint16
+	in     string // options after -m NAME / -j NAME
+	hex    string // payload
+	save   string // options as iptables-save prints them ("" = same as in)
+}
+
+// checkExt runs table rows through Parse and Save of one extension.
+func checkExt(t *testing.T, kind Kind, name string, rev uint8, cases []extCase) {
+	t.Helper()
+	for _, c := range cases {
+		fam := c.family
+		if fam == FamilyAny {
+			fam = IPv4
+		}
+		e := Lookup(kind, name, rev, fam)
+		if e == nil {
+			t.Fatalf("%s %s rev %d (%s) not registered", kind, name, rev, fam)
+		}
+		r := RuleInfo{Family: fam, Proto: c.proto}
+		data, err := ParseOptions(e, r, strings.Fields(c.in))
+		if err != nil {
+			t.Errorf("%s %q: parse: %v", name, c.in, err)
+			continue
+		}
+		want, err := hex.DecodeString(strings.ReplaceAll(c.hex, " ", ""))
+		if err != nil {
+			t.Fatalf("bad hex in test %q: %v", c.in, err)
+		}
+		if string(data) != string(want) {
+			t.Errorf("%s %q: payload\n got %x\nwant %x", name, c.in, data, want)
+		}
+		_, opts, err := SaveText(e, r, want)
+		if err != nil {
+			t.Errorf("%s %q: save: %v", name, c.in, err)
+			continue
+		}
+		wantSave := c.save
+		if wantSave == "" {
+			wantSave = c.in
+		}
+		if got := strings.TrimPrefix(opts, " "); got != wantSave {
+			t.Errorf("%s %q: save\n got %q\nwant %q", name, c.in, got, wantSave)
+		}
+	}
+}
+
+// checkExtErrors requires each option list to be rejected.
+func checkExtErrors(t *testing.T, kind Kind, name string, rev uint8, fam Family, bad []string) {
+	t.Helper()
+	e := Lookup(kind, name, rev, fam)
+	if e == nil {
+		t.Fatalf("%s %s rev %d not registered", kind, name, rev)
+	}
+	for _, in := range bad {
+		if _, err := ParseOptions(e, RuleInfo{Family: fam}, strings.Fields(in)); err == nil {
+			t.Errorf("%s %q: parsed, want an error", name, in)
+		}
+	}
+}
+
+func TestTCP(t *testing.T) {
+	checkExt(t, Match, "tcp", 0, []extCase{
+		{proto: 6, in: "--dport 22", hex: "0000ffff16001600 00000000 00000000"},
+		{proto: 6, in: "! --sport 1024:65535", hex: "0004ffff0000ffff 00000001 00000000"},
+		{proto: 6, in: "--syn", hex: "0000ffff0000ffff 00170200 00000000", save: "--tcp-flags FIN,SYN,RST,ACK SYN"},
+		{proto: 6, in: "--destination-port 80 --tcp-flags ALL NONE", hex: "0000ffff50005000 003f0000 00000000", save: "--dport 80 --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE"},
+		{proto: 6, in: "! --tcp-option 2", hex: "0000ffff0000ffff 02000008 00000000"},
+	})
+	checkExtErrors(t, Match, "tcp", 0, IPv4, []string{
+		"--dport 70000", "--dport 22 --dport 23", "--tcp-flags SYN", "--tcp-flags BOGUS SYN", "--dport 90:80", "--tcp-option 0",
+	})
+}
+
+func TestComment(t *testing.T) {
+	checkExt(t, Match, "comment", 0, []extCase{
+		{in: "--comment ssh", hex: "737368" + strings.Repeat("00", 253)},
+	})
+	checkExtErrors(t, Match, "comment", 0, IPv4, []string{"--comment " + strings.Repeat("x", 256), ""})
+}
+
+func TestSaveString(t *testing.T) {
+	for in, want := range map[string]string{
+		"ssh":             " ssh",
+		"allow ssh":       ` "allow ssh"`,
+		`say "hi"`:        ` "say \"hi\""`,
+		"":                ` ""`,
+		"it's":            ` "it\'s"`,
+		"kube-proxy_ok-1": " kube-proxy_ok-1",
+	} {
+		var b strings.Builder
+		SaveString(&b, in)
+		if b.String() != want {
+			t.Errorf("SaveString(%q) = %q, want %q", in, b.String(), want)
+		}
+	}
+}
+
+// TestRegistry checks invariants every extension must keep.
+func TestRegistry(t *testing.T) {
+	for _, e := range All() {
+		if e.Size <= 0 && !(e.Kind == Target && e.Size == 0) {
+			t.Errorf("%s %s rev %d: size %d", e.Kind, e.Name, e.Revision, e.Size)
+		}
+		if len(e.KernelName()) > 28 {
+			t.Errorf("%s %s: kernel name longer than 28", e.Kind, e.Name)
+		}
+		for _, o := range e.Options {
+			if o.Args < 0 || o.Args > 2 {
+				t.Errorf("%s %s --%s: %d args", e.Kind, e.Name, o.Name, o.Args)
+			}
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package ext
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// NE is the byte order of the kernel's host-order fields. hostwall builds
+// only for 64-bit little-endian and big-endian Linux alike, so it is the
+// machine's own order, as the C structs are.
+var NE = binary.NativeEndian
+
+// SaveString appends a string argument the way xtables_save_string does:
+// bare when it is made only of [-_0-9A-Za-z], otherwise in double quotes
+// with ", \ and ' escaped by a backslash.
+func SaveString(b *strings.Builder, s string) {
+	b.WriteByte(' ')
+	if s != "" && strings.Trim(s, "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+		b.WriteString(s)
+		return
+	}
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' || c == '\'' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+}
+
+// CString returns the NUL-terminated string at the start of buf.
+func CString(buf []byte) string {
+	for i, c := range buf {
+		if c == 0 {
+			return string(buf[:i])
+		}
+	}
+	return string(buf)
+}
+
+// PutCString copies s into dst, NUL padded; it fails when s and its NUL
+// do not fit, as the kernel would read past the field.
+func PutCString(dst []byte, s string) error {
+	if len(s) >= len(dst) {
+		return fmt.Errorf("%q is longer than %d characters", s, len(dst)-1)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return errors.New("contains a NUL byte")
+	}
+	copy(dst, s)
+	return nil
+}
+
+// ParseUint parses an unsigned number the way xtables_strtoul does (base
+// 0: decimal, 0x hex, leading 0 octal), within [min, max].
+func ParseUint(s string, min, max uint64) (uint64, error) {
+	if s == "" || s[0] == '-' || s[0] == '+' {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	v, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if v < min || v > max {
+		return 0, fmt.Errorf("%s is out of range (%d-%d)", s, min, max)
+	}
+	return v, nil
+}
+
+// ParsePort parses a port number or a service name from /etc/services
+// for the given protocol name ("tcp", "udp"; "" for any).
+func ParsePort(s, proto string) (uint16, error) {
+	if s != "" && s[0] >= '0' && s[0] <= '9' {
+		v, err := ParseUint(s, 0, 65535)
+		if err != nil {
+			return 0, fmt.Errorf("invalid port %q: %w", s, err)
+		}
+		return uint16(v), nil
+	}
+	if p, ok := lookupService(s, proto); ok {
+		return p, nil
+	}
+	return 0, fmt.Errorf("invalid port/service %q", s)
+}
+
+// ParsePortRange parses "port", "lo:hi", ":hi" or "lo:"; a missing bound
+// is 0 or 65535, as in xtables_parse_port_range.
+func ParsePortRange(s, proto string) (lo, hi uint16, err error) {
+	a, b, isRange := strings.Cut(s, ":")
+	if !isRange {
+		p, err := ParsePort(s, proto)
+		return p, p, err
+	}
+	lo, hi = 0, 65535
+	if a != "" {
+		if lo, err = ParsePort(a, proto); err != nil {
+			return 0, 0, err
+		}
+	}
+	if b != "" {
+		if hi, err = ParsePort(b, proto); err != nil {
+			return 0, 0, err
+		}
+	}
+	if lo > hi {
+		return 0, 0, fmt.Errorf("invalid port range %q: %d is above %d", s, lo, hi)
+	}
+	return lo, hi, nil
+}
+
+func lookupService(name, proto string) (uint16, bool) {
+	f, err := os.Open("/etc/services")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		port, p, ok := strings.Cut(fields[1], "/")
+		if !ok || (proto != "" && p != proto) {
+			continue
+		}
+		match := fields[0] == name
+		for _, alias := range fields[2:] {
+			match = match || alias == name
+		}
+		if match {
+			if v, err := strconv.ParseUint(port, 10, 16); err == nil {
+				return uint16(v), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// ParseMarkMask parses "value[/mask]"; the mask defaults to 0xffffffff.
+func ParseMarkMask(s string) (value, mask uint32, err error) {
+	v, m, hasMask := strings.Cut(s, "/")
+	vv, err := ParseUint(v, 0, 0xffffffff)
+	if err != nil {
+		return 0, 0, err
+	}
+	mask = 0xffffffff
+	if hasMask {
+		mm, err := ParseUint(m, 0, 0xffffffff)
+		if err != nil {
+			return 0, 0, err
+		}
+		mask = uint32(mm)
+	}
+	return uint32(vv), mask, nil
+}
+
+// ParseNet parses "addr[/prefix-or-mask]" for a family; no mask means a
+// host address. Only numeric addresses are accepted: hostwall does not
+// resolve names, so a rules file means the same thing on every boot.
+func ParseNet(s string, fam Family) (addr, mask netip.Addr, err error) {
+	a, m, hasMask := strings.Cut(s, "/")
+	addr, err = netip.ParseAddr(a)
+	if err != nil || addr.Zone() != "" {
+		return addr, mask, fmt.Errorf("invalid address %q", a)
+	}
+	bits := 32
+	if fam == IPv6 {
+		bits = 128
+		if addr.Is4() {
+			return addr, mask, fmt.Errorf("%q is not an IPv6 address", a)
+		}
+	} else if !addr.Is4() {
+		return addr, mask, fmt.Errorf("%q is not an IPv4 address", a)
+	}
+	prefix := bits
+	if hasMask {
+		if n, perr := strconv.Atoi(m); perr == nil && m != "" && m[0] != '+' && m[0] != '-' {
+			if n < 0 || n > bits {
+				return addr, mask, fmt.Errorf("invalid prefix length /%s (0-%d)", m, bits)
+			}
+			prefix = n
+		} else {
+			mk, merr := netip.ParseAddr(m)
+			if merr != nil || mk.BitLen() != bits {
+				return addr, mask, fmt.Errorf("invalid mask %q", m)
+			}
+			mask = mk
+		}
+	}
+	if !mask.IsValid() {
+		mask = PrefixMask(prefix, bits)
+	}
+	return AndMask(addr, mask), mask, nil
+}
+
+// PrefixMask returns the netmask of a prefix length.
+func PrefixMask(prefix, bits int) netip.Addr {
+	var b [16]byte
+	for i := 0; i < prefix; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	if bits == 32 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(b)
+}
+
+// AndMask masks an address, as the kernel compares (addr & mask) == net.
+func AndMask(addr, mask netip.Addr) netip.Addr {
+	a, m := addr.AsSlice(), mask.AsSlice()
+	for i := range a {
+		a[i] &= m[i]
+	}
+	r, _ := netip.AddrFromSlice(a)
+	return r
+}
+
+// MaskBits returns the prefix length of a contiguous mask, or -1.
+func MaskBits(mask netip.Addr) int {
+	b := mask.AsSlice()
+	n := 0
+	for n < len(b)*8 && b[n/8]&(0x80>>(n%8)) != 0 {
+		n++
+	}
+	for i := n; i < len(b)*8; i++ {
+		if b[i/8]&(0x80>>(i%8)) != 0 {
+			return -1
+		}
+	}
+	return n
+}
+
+// FormatNet prints addr and mask as xtables_ipaddr_to_numeric plus
+// xtables_ipmask_to_numeric do: no suffix for a host mask, /N for a
+// prefix, /a.b.c.d for a non-contiguous mask.
+func FormatNet(addr, mask netip.Addr) string {
+	n := MaskBits(mask)
+	switch {
+	case n == mask.BitLen():
+		return addr.String()
+	case n < 0:
+		return addr.String() + "/" + mask.String()
+	}
+	return addr.String() + "/" + strconv.Itoa(n)
+}
+
+// Addr4 reads a 4-byte network-order IPv4 address.
+func Addr4(b []byte) netip.Addr { return netip.AddrFrom4([4]byte(b[:4])) }
+
+// Addr16 reads a 16-byte IPv6 address.
+func Addr16(b []byte) netip.Addr { return netip.AddrFrom16([16]byte(b[:16])) }
+
+// IfName is a kernel interface name field (char[IFNAMSIZ]) with its mask.
+const IfNameSize = 16
+
+// ParseInterface encodes an interface name as xtables_parse_interface
+// does: an exact name is masked over its length plus the NUL, "name+"
+// matches every interface starting with name (mask without the '+').
+func ParseInterface(s string) (name, mask [IfNameSize]byte, err error) {
+	if len(s) == 0 || len(s) > IfNameSize-1 {
+		return name, mask, fmt.Errorf("interface name %q must be 1 to %d characters", s, IfNameSize-1)
+	}
+	for _, c := range []byte(s) {
+		if c == '/' || c == ' ' || c == 0 {
+			return name, mask, fmt.Errorf("invalid character %q in interface name %q", c, s)
+		}
+	}
+	copy(name[:], s)
+	n := len(s) + 1
+	if s[len(s)-1] == '+' {
+		n = len(s) - 1
+	}
+	for i := 0; i < n; i++ {
+		mask[i] = 0xff
+	}
+	return name, mask, nil
+}
+
+// FormatInterface prints an interface name and mask as save_iface does.
+func FormatInterface(name, mask []byte) string {
+	var b strings.Builder
+	for i := 0; i < IfNameSize && i < len(mask); i++ {
+		if mask[i] == 0 {
+			if i > 0 && name[i-1] != 0 {
+				b.WriteByte('+')
+			}
+			break
+		}
+		if name[i] != 0 {
+			b.WriteByte(name[i])
+		}
+	}
+	return b.String()
+}
+
+// Invert returns " !" when inv is set: the prefix iptables-save puts
+// before an inverted option.
+func Invert(inv bool) string {
+	if inv {
+		return " !"
+	}
+	return ""
+}
