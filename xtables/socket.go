@@ -1,0 +1,226 @@
+package xtables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Conn is a raw socket of one family, the handle the x_tables socket
+// options are called on. It needs CAP_NET_ADMIN in the network namespace
+// the socket lives in.
+type Conn struct {
+	fam *Family
+	fd  int
+}
+
+// Open opens the socket for a family in the calling thread's network
+// namespace.
+func Open(f *Family) (*Conn, error) {
+	fd, err := unix.Socket(f.af, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("open %s raw socket: %w (hostwall needs CAP_NET_ADMIN)", f, err)
+		}
+		return nil, fmt.Errorf("open %s raw socket: %w", f, err)
+	}
+	return &Conn{fam: f, fd: fd}, nil
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error { return unix.Close(c.fd) }
+
+// Family is the socket's family.
+func (c *Conn) Family() *Family { return c.fam }
+
+func (c *Conn) getsockopt(opt int, buf []byte) (int, error) {
+	n := uint32(len(buf))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(c.fd), uintptr(c.fam.level), uintptr(opt),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if errno != 0 {
+		return int(n), errno
+	}
+	return int(n), nil
+}
+
+func (c *Conn) setsockopt(opt int, buf []byte) error {
+	_, _, errno := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(c.fd), uintptr(c.fam.level), uintptr(opt),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// TableNames lists the tables of the family that exist in this network
+// namespace. Reading a table that does not exist would make the kernel
+// load and create it, so callers list first, as iptables-save does.
+func TableNames(f *Family) ([]string, error) {
+	data, err := os.ReadFile(f.tablesNames)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // x_tables not loaded: no tables at all
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s tables: %w", f, err)
+	}
+	return strings.Fields(string(data)), nil
+}
+
+// Info calls IPT_SO_GET_INFO for a table.
+func (c *Conn) Info(table string) (Info, error) {
+	var info Info
+	if len(table) >= tableNameLen || table == "" {
+		return info, fmt.Errorf("bad table name %q", table)
+	}
+	buf := make([]byte, sizeofGetinfo)
+	copy(buf, table)
+	if _, err := c.getsockopt(soGetInfo, buf); err != nil {
+		return info, c.explain("read info of table "+table, err)
+	}
+	info.Name = table
+	info.ValidHooks = ne.Uint32(buf[32:])
+	for h := 0; h < numHooks; h++ {
+		info.HookEntry[h] = ne.Uint32(buf[36+4*h:])
+		info.Underflow[h] = ne.Uint32(buf[56+4*h:])
+	}
+	info.NumEntries = ne.Uint32(buf[76:])
+	info.Size = ne.Uint32(buf[80:])
+	return info, nil
+}
+
+// maxReadTries bounds the retries when the table changes between
+// GET_INFO and GET_ENTRIES (the kernel answers EAGAIN).
+const maxReadTries = 10
+
+// ReadRaw reads a table's info and entries blob, retrying while another
+// writer changes its size between the two calls.
+func (c *Conn) ReadRaw(ctx context.Context, table string) (Info, []byte, error) {
+	for try := 0; ; try++ {
+		if err := ctx.Err(); err != nil {
+			return Info{}, nil, err
+		}
+		info, err := c.Info(table)
+		if err != nil {
+			return info, nil, err
+		}
+		buf := make([]byte, sizeofGetEntries+int(info.Size))
+		copy(buf, table)
+		ne.PutUint32(buf[tableNameLen:], info.Size)
+		_, err = c.getsockopt(soGetEntries, buf)
+		if errors.Is(err, unix.EAGAIN) && try < maxReadTries {
+			time.Sleep(time.Millisecond << try)
+			continue
+		}
+		if err != nil {
+			return info, nil, c.explain("read entries of table "+table, err)
+		}
+		return info, buf[sizeofGetEntries:], nil
+	}
+}
+
+// Read reads and decodes a table.
+func (c *Conn) Read(ctx context.Context, table string) (*Table, error) {
+	info, blob, err := c.ReadRaw(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Decode(c.fam, info, blob)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s table %s: %w", c.fam, table, err)
+	}
+	return t, nil
+}
+
+// Replace writes a whole table with IPT_SO_SET_REPLACE. numCounters must
+// be the entry count of the table as it was read: the kernel refuses the
+// replace with EAGAIN if another writer changed it since. It returns the
+// counters the old table held at the moment of the swap, by old index.
+func (c *Conn) Replace(enc *Encoded, numCounters uint32) ([]Counters, error) {
+	old := make([]byte, int(numCounters)*sizeofCounters+1)
+	buf := make([]byte, sizeofReplace+len(enc.Blob))
+	copy(buf, enc.Info.Name)
+	ne.PutUint32(buf[32:], enc.Info.ValidHooks)
+	ne.PutUint32(buf[36:], enc.Info.NumEntries)
+	ne.PutUint32(buf[40:], enc.Info.Size)
+	for h := 0; h < numHooks; h++ {
+		ne.PutUint32(buf[44+4*h:], enc.Info.HookEntry[h])
+		ne.PutUint32(buf[64+4*h:], enc.Info.Underflow[h])
+	}
+	ne.PutUint32(buf[84:], numCounters)
+	ne.PutUint64(buf[88:], uint64(uintptr(unsafe.Pointer(&old[0]))))
+	copy(buf[sizeofReplace:], enc.Blob)
+	err := c.setsockopt(soSetReplace, buf)
+	// The kernel wrote old through the pointer hidden in buf, which the
+	// garbage collector cannot see: keep old alive past the call.
+	runtime.KeepAlive(old)
+	counters := make([]Counters, numCounters)
+	for i := range counters {
+		counters[i] = Counters{ne.Uint64(old[i*16:]), ne.Uint64(old[i*16+8:])}
+	}
+	if err != nil {
+		return nil, c.explain("replace table "+enc.Info.Name, err)
+	}
+	return counters, nil
+}
+
+// AddCounters adds counts to the entries of a table, by entry index
+// (IPT_SO_SET_ADD_COUNTERS); len(add) must be the table's entry count.
+func (c *Conn) AddCounters(table string, add []Counters) error {
+	buf := make([]byte, sizeofCountersInfo+len(add)*sizeofCounters)
+	copy(buf, table)
+	ne.PutUint32(buf[32:], uint32(len(add)))
+	for i, a := range add {
+		ne.PutUint64(buf[sizeofCountersInfo+16*i:], a.Packets)
+		ne.PutUint64(buf[sizeofCountersInfo+16*i+8:], a.Bytes)
+	}
+	if err := c.setsockopt(soSetAddCounters, buf); err != nil {
+		return c.explain("add counters to table "+table, err)
+	}
+	return nil
+}
+
+// Revision asks the kernel whether it supports revision rev of a match or
+// target (IPT_SO_GET_REVISION_*). It returns false for an unknown name or
+// revision, as libxtables' compatible_revision does.
+func (c *Conn) Revision(target bool, name string, rev uint8) (bool, error) {
+	buf := make([]byte, sizeofGetRevision)
+	if len(name) >= extNameLen {
+		return false, fmt.Errorf("extension name %q too long", name)
+	}
+	copy(buf, name)
+	buf[extNameLen] = rev
+	opt := c.fam.revMatch
+	if target {
+		opt = c.fam.revTarget
+	}
+	_, err := c.getsockopt(opt, buf)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EPROTONOSUPPORT):
+		return false, nil
+	case errors.Is(err, unix.ENOPROTOOPT):
+		return rev == 0, nil // a kernel too old to tell: only revision 0
+	}
+	return false, c.explain("ask revision of "+name, err)
+}
+
+// explain turns errno into the hint iptables gives for it.
+func (c *Conn) explain(what string, err error) error {
+	switch {
+	case errors.Is(err, unix.EPERM):
+		return fmt.Errorf("%s %s: %w (needs CAP_NET_ADMIN)", c.fam, what, err)
+	case errors.Is(err, unix.ENOPROTOOPT):
+		return fmt.Errorf("%s %s: %w (is the kernel built without x_tables legacy support?)", c.fam, what, err)
+	case errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("%s %s: %w (table does not exist)", c.fam, what, err)
+	}
+	return fmt.Errorf("%s %s: %w", c.fam, what, err)
+}
