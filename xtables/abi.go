@@ -159,3 +159,9 @@ var tableHooks = map[string][]int{
 	"raw":      {HookPreRouting, HookOutput},
 	"security": {HookInput, HookForward, HookOutput},
 }
+
+// TableHooks lists the hooks of a standard table, nil for an unknown one.
+func TableHooks(table string) []int { return tableHooks[table] }
+
+// IsStandardVerdictName reports whether s is a built-in verdict name.
+func IsStandardVerdictName(s string) bool { return verdictByName(s) != 0 }

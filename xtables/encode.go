@@ -57,6 +57,10 @@ func Encode(t *Table) (*Encoded, error) {
 	enc := &Encoded{Blob: make([]byte, size)}
 	enc.Info.Name = t.Name
 	enc.Info.Size = uint32(size)
+	for h := range enc.Info.HookEntry {
+		// The kernel reports hooks a table does not use as 0xFFFFFFFF.
+		enc.Info.HookEntry[h], enc.Info.Underflow[h] = ^uint32(0), ^uint32(0)
+	}
 	b := enc.Blob
 	off := 0
 	put := func(h *Header, meta entryMeta, matches []Match, tgt Target, r *Rule, foot *Chain) error {

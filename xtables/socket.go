@@ -65,6 +65,9 @@ func (c *Conn) setsockopt(opt int, buf []byte) error {
 func TableNames(f *Family) ([]string, error) {
 	data, err := os.ReadFile(f.tablesNames)
 	if errors.Is(err, os.ErrNotExist) {
+		if _, perr := os.Stat("/proc/self"); perr != nil {
+			return nil, ErrNoProc
+		}
 		return nil, nil // x_tables not loaded: no tables at all
 	}
 	if err != nil {
@@ -72,6 +75,10 @@ func TableNames(f *Family) ([]string, error) {
 	}
 	return strings.Fields(string(data)), nil
 }
+
+// ErrNoProc means /proc is not mounted, so the tables that exist cannot
+// be listed without creating the ones that do not.
+var ErrNoProc = errors.New("/proc is not mounted: cannot list the tables that exist (name one with -t)")
 
 // Info calls IPT_SO_GET_INFO for a table.
 func (c *Conn) Info(table string) (Info, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -34,6 +35,11 @@ func pickFamily(v4, v6 bool) (*xtables.Family, error) {
 // reading one would make the kernel create it.
 func tablesToRead(f *xtables.Family, only string) ([]string, error) {
 	names, err := xtables.TableNames(f)
+	if errors.Is(err, xtables.ErrNoProc) && only != "" {
+		// In a bare image without /proc the user's -t is all we have;
+		// iptables-save -t reads the table the same way.
+		return []string{only}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
