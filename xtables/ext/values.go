@@ -246,11 +246,31 @@ func FormatNet(addr, mask netip.Addr) string {
 	n := MaskBits(mask)
 	switch {
 	case n == mask.BitLen():
-		return addr.String()
+		return FormatAddr(addr)
 	case n < 0:
-		return addr.String() + "/" + mask.String()
+		return FormatAddr(addr) + "/" + FormatAddr(mask)
 	}
-	return addr.String() + "/" + strconv.Itoa(n)
+	return FormatAddr(addr) + "/" + strconv.Itoa(n)
+}
+
+// FormatAddr prints an address as glibc's inet_ntop does, which is what
+// iptables prints. It differs from netip's String only for the
+// IPv4-compatible IPv6 form (six zero words, then a non-zero seventh),
+// which glibc prints with a dotted tail: ::1.2.3.4.
+func FormatAddr(a netip.Addr) string {
+	if !a.Is6() || a.Is4In6() {
+		return a.String()
+	}
+	b := a.As16()
+	for _, c := range b[:12] {
+		if c != 0 {
+			return a.String()
+		}
+	}
+	if b[12] == 0 && b[13] == 0 {
+		return a.String()
+	}
+	return "::" + netip.AddrFrom4([4]byte(b[12:16])).String()
 }
 
 // Addr4 reads a 4-byte network-order IPv4 address.

@@ -1,0 +1,74 @@
+package ext
+
+import (
+	"fmt"
+	"strings"
+)
+
+// struct xt_pkttype_info (linux/netfilter/xt_pkttype.h), 8 bytes:
+//
+//	int pkttype; int invert;
+//
+// pkttype is a PACKET_* value of linux/if_packet.h.
+
+// pkttypeNames is libxt_pkttype.c's supported_types: the first name of a
+// value is the one save prints.
+var pkttypeNames = []struct {
+	name string
+	typ  int32
+}{
+	{"unicast", 0},   // PACKET_HOST
+	{"broadcast", 1}, // PACKET_BROADCAST
+	{"multicast", 2}, // PACKET_MULTICAST
+	{"otherhost", 3}, // PACKET_OTHERHOST
+	{"bcast", 1},
+	{"mcast", 2},
+	{"host", 0},
+}
+
+func init() {
+	Register(&Extension{
+		Kind: Match, Name: "pkttype", Revision: 0, Family: FamilyAny,
+		Size:    8,
+		Options: []Option{{Name: "pkt-type", Args: 1, Invertible: true}},
+		Parse: func(in *ParseInput) ([]byte, error) {
+			data := make([]byte, 8)
+			if len(in.Options) == 0 {
+				return nil, in.Failf("option --pkt-type must be specified")
+			}
+			if len(in.Options) > 1 {
+				return nil, in.Errorf(in.Options[1], "option --pkt-type can only be used once")
+			}
+			o := in.Options[0]
+			found := false
+			for _, t := range pkttypeNames {
+				if strings.EqualFold(t.name, o.Arg()) {
+					NE.PutUint32(data[0:], uint32(t.typ))
+					found = true
+					break
+				}
+			}
+			if !found {
+				return nil, in.Errorf(o, "bad packet type %q (unicast, broadcast, multicast or otherhost)", o.Arg())
+			}
+			if o.Invert {
+				NE.PutUint32(data[4:], 1)
+			}
+			return data, nil
+		},
+		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+			typ := int32(NE.Uint32(data[0:]))
+			fmt.Fprintf(b, "%s --pkt-type ", Invert(NE.Uint32(data[4:]) != 0))
+			for _, t := range pkttypeNames {
+				if t.typ == typ {
+					b.WriteString(t.name)
+					return nil
+				}
+			}
+			// A type iptables has no name for (PACKET_OUTGOING, say)
+			// is printed as a number, as print_pkttype does.
+			fmt.Fprintf(b, "%d", typ)
+			return nil
+		},
+	})
+}
