@@ -1,0 +1,254 @@
+package ext
+
+import (
+	"bufio"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Helpers shared by the stateful group: conntrack, state, limit,
+// hashlimit, connlimit and recent.
+
+// sfOnce enforces libxtables' rule that an option (by its id, so
+// aliases such as --hashlimit and --hashlimit-upto share one) may be
+// given only once.
+type sfOnce map[string]bool
+
+func (s sfOnce) take(in *ParseInput, o OptionValue, id string) error {
+	if s[id] {
+		return in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+	}
+	s[id] = true
+	return nil
+}
+
+// sfPrefixFold reports whether arg is a non-empty case-insensitive prefix of
+// name: libxt_conntrack and libxt_limit compare with strncasecmp(arg,
+// name, strlen(arg)), so "est" means ESTABLISHED and "s" means second.
+func sfPrefixFold(arg, name string) bool {
+	return arg != "" && len(arg) <= len(name) && strings.EqualFold(arg, name[:len(arg)])
+}
+
+// sfChainProtos is xtables_chain_protos: the names iptables knows without
+// /etc/protocols, tried before it.
+var sfChainProtos = map[string]uint8{
+	"tcp": 6, "sctp": 132, "udp": 17, "udplite": 136, "icmp": 1,
+	"ipv6-icmp": 58, "icmpv6": 58, "esp": 50, "ah": 51,
+	"mobility-header": 135, "ipv6-mh": 135, "mh": 135, "all": 0,
+}
+
+// sfParseProtocol is xtables_parse_protocol: a number 0-255, one of the
+// built-in names, or a name (or alias) from /etc/protocols.
+func sfParseProtocol(s string) (uint8, error) {
+	if s != "" && s[0] >= '0' && s[0] <= '9' {
+		v, err := ParseUint(s, 0, 255)
+		if err != nil {
+			return 0, fmt.Errorf("unknown protocol %q specified", s)
+		}
+		return uint8(v), nil
+	}
+	if p, ok := sfChainProtos[s]; ok {
+		return p, nil
+	}
+	if f, err := os.Open("/etc/protocols"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line, _, _ := strings.Cut(sc.Text(), "#")
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				continue
+			}
+			match := fields[0] == s
+			for _, alias := range fields[2:] {
+				match = match || alias == s
+			}
+			if match {
+				if v, err := strconv.ParseUint(fields[1], 10, 8); err == nil {
+					return uint8(v), nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("unknown protocol %q specified", s)
+}
+
+// sfFamilyBits is the address length of a family, the limit of its prefix
+// lengths.
+func sfFamilyBits(fam Family) int {
+	if fam == IPv6 {
+		return 128
+	}
+	return 32
+}
+
+// sfParseHost parses one numeric address of the family (XTTYPE_HOST) into
+// the 16-byte union nf_inet_addr layout: an IPv4 address fills the first
+// four bytes and leaves the rest zero.
+func sfParseHost(s string, fam Family) ([16]byte, error) {
+	var out [16]byte
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return out, fmt.Errorf("invalid address %q (only numeric addresses are accepted)", s)
+	}
+	if fam == IPv6 {
+		if a.Is4() {
+			return out, fmt.Errorf("%q is not an IPv6 address", s)
+		}
+		out = a.As16()
+		return out, nil
+	}
+	if !a.Is4() {
+		return out, fmt.Errorf("%q is not an IPv4 address", s)
+	}
+	v4 := a.As4()
+	copy(out[:], v4[:])
+	return out, nil
+}
+
+// sfParsePrefixLen is XTTYPE_PLEN: a prefix length 0..bits (base 0 like
+// strtoul), or a netmask written as an address. iptables turns a
+// non-contiguous netmask into a nonsense length; it is refused here.
+func sfParsePrefixLen(s string, fam Family) (int, error) {
+	bits := sfFamilyBits(fam)
+	if v, err := ParseUint(s, 0, uint64(bits)); err == nil {
+		return int(v), nil
+	}
+	m, err := sfParseHost(s, fam)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a valid network mask nor a valid CIDR (0-%d)", s, bits)
+	}
+	n := MaskBits(netip.AddrFrom16(m))
+	if fam != IPv6 {
+		n = MaskBits(Addr4(m[:4]))
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("network mask %q is not contiguous", s)
+	}
+	return n, nil
+}
+
+// sfPrefixMask16 is xtopt_parse_plenmask's result: the mask of a prefix
+// length in the 16-byte union, computed the same way for both families
+// (so an IPv4 /24 is ff ff ff 00 followed by twelve zero bytes).
+func sfPrefixMask16(n int) [16]byte {
+	var m [16]byte
+	for i := 0; i < n && i < 128; i++ {
+		m[i/8] |= 0x80 >> (i % 8)
+	}
+	return m
+}
+
+// sfParseHostMask is XTTYPE_HOSTMASK: "addr" gives an all-ones 16-byte mask
+// (even for IPv4: xtopt_parse_host memsets the whole union), "addr/len"
+// or "addr/netmask" a prefix mask. The address is stored as written, not
+// masked.
+func sfParseHostMask(s string, fam Family) (addr, mask [16]byte, err error) {
+	a, m, hasMask := strings.Cut(s, "/")
+	if addr, err = sfParseHost(a, fam); err != nil {
+		return addr, mask, err
+	}
+	if !hasMask {
+		for i := range mask {
+			mask[i] = 0xff
+		}
+		return addr, mask, nil
+	}
+	n, err := sfParsePrefixLen(m, fam)
+	if err != nil {
+		return addr, mask, err
+	}
+	return addr, sfPrefixMask16(n), nil
+}
+
+// sfFormatHostMask prints an nf_inet_addr and its mask as
+// xtables_ip[6]addr_to_numeric plus xtables_ip[6]mask_to_numeric do.
+func sfFormatHostMask(fam Family, addr, mask []byte) string {
+	if fam == IPv6 {
+		return FormatNet(Addr16(addr), Addr16(mask))
+	}
+	return FormatNet(Addr4(addr), Addr4(mask))
+}
+
+// sfFormatHost prints an nf_inet_addr without a mask.
+func sfFormatHost(fam Family, addr []byte) string {
+	if fam == IPv6 {
+		return Addr16(addr).String()
+	}
+	return Addr4(addr).String()
+}
+
+// sfAtoll mimics C's atoll (strtoll base 10): leading white space, an
+// optional sign, then digits up to the first non-digit; no digits is 0.
+// Overflow saturates as strtoll does.
+func sfAtoll(s string) int64 {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var v uint64
+	over := false
+	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		d := uint64(s[i] - '0')
+		if v > (1<<63-d)/10 {
+			over = true
+			break
+		}
+		v = v*10 + d
+	}
+	switch {
+	case over && neg:
+		return -1 << 63
+	case over:
+		return 1<<63 - 1
+	case neg:
+		return -int64(v)
+	}
+	return int64(v)
+}
+
+// sfRateUnit reads the "/unit" suffix of a limit or hashlimit rate: any
+// prefix of second, minute, hour or day, in seconds. No suffix is
+// per second.
+func sfRateUnit(rate string) (mult uint64, ok bool) {
+	_, unit, has := strings.Cut(rate, "/")
+	if !has {
+		return 1, true
+	}
+	for _, u := range []struct {
+		name string
+		mult uint64
+	}{{"second", 1}, {"minute", 60}, {"hour", 3600}, {"day", 86400}} {
+		if sfPrefixFold(unit, u.name) {
+			return u.mult, true
+		}
+	}
+	return 0, false
+}
+
+// sfFormatRate is print_rate of libxt_limit and libxt_hashlimit: the
+// largest unit whose count is exact enough, as " N/unit"; scale is what
+// one second is worth.
+func sfFormatRate(b *strings.Builder, period, scale uint64) (quantumMs uint64) {
+	if period == 0 {
+		b.WriteString(" inf")
+		return 0
+	}
+	rates := []struct {
+		name string
+		mult uint64
+	}{{"day", scale * 86400}, {"hour", scale * 3600}, {"min", scale * 60}, {"sec", scale}}
+	i := 1
+	for ; i < len(rates); i++ {
+		if period > rates[i].mult || rates[i].mult/period < rates[i].mult%period {
+			break
+		}
+	}
+	fmt.Fprintf(b, " %d/%s", rates[i-1].mult/period, rates[i-1].name)
+	return rates[i-1].mult / scale * 1000
+}
