@@ -1,0 +1,272 @@
+package ext
+
+// Helpers shared by the "meta" group of matches (mark, connmark, owner,
+// set, physdev, statistic, tos, dscp, ttl, hl).
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// metaStrtoul reads an unsigned number at the start of s the way
+// xtables_strtoul with an end pointer does: leading blanks and a '+' are
+// skipped, a '-' is refused, the base follows the C prefix (0x hex, 0
+// octal, else decimal), and the number stops at the first character that
+// is not a digit of its base. ok is false when no digit was read or the
+// value overflows 64 bits. Options such as "100-200" (owner) or
+// "0x10/0x3f" (tos) are split by what follows the number, so a plain
+// full-string parse cannot serve them.
+func metaStrtoul(s string) (v uint64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
+		i++
+	}
+	if i < len(s) && s[i] == '-' {
+		return 0, s, false
+	}
+	if i < len(s) && s[i] == '+' {
+		i++
+	}
+	base := uint64(10)
+	switch {
+	case i+2 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x' && metaDigit(s[i+2]) < 16:
+		base = 16
+		i += 2
+	case i < len(s) && s[i] == '0':
+		base = 8
+	}
+	start, overflow := i, false
+	for ; i < len(s); i++ {
+		d := metaDigit(s[i])
+		if d >= base {
+			break
+		}
+		if v > (math.MaxUint64-d)/base {
+			overflow = true
+		}
+		v = v*base + d
+	}
+	if i == start || overflow {
+		return 0, s, false
+	}
+	return v, s[i:], true
+}
+
+func metaDigit(c byte) uint64 {
+	switch {
+	case c >= '0' && c <= '9':
+		return uint64(c - '0')
+	case c|0x20 >= 'a' && c|0x20 <= 'z':
+		return uint64(c|0x20-'a') + 10
+	}
+	return 99
+}
+
+// metaSeen tracks which options of one extension were given, for the
+// "can only be used once" and "cannot be used together" checks that
+// libxtables makes for every x6 option table. Aliases share one key.
+type metaSeen map[string]OptionValue
+
+// once records option o under key and fails if key was seen before.
+func (s metaSeen) once(in *ParseInput, o OptionValue, key string) error {
+	if _, dup := s[key]; dup {
+		return in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+	}
+	s[key] = o
+	return nil
+}
+
+// exclusive fails when more than one of keys was given.
+func (s metaSeen) exclusive(in *ParseInput, keys ...string) error {
+	var first *OptionValue
+	for _, k := range keys {
+		o, ok := s[k]
+		if !ok {
+			continue
+		}
+		if first != nil {
+			return in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, first.Name)
+		}
+		first = &o
+	}
+	return nil
+}
+
+// metaMarkOption parses "value[/mask]" as XTTYPE_MARKMASK32 does.
+func metaMarkOption(in *ParseInput, o OptionValue) (mark, mask uint32, err error) {
+	mark, mask, err = ParseMarkMask(o.Arg())
+	if err != nil {
+		return 0, 0, in.Errorf(o, "bad integer value %q, or out of range (want value[/mask], 32 bits each)", o.Arg())
+	}
+	return mark, mask, nil
+}
+
+// metaSaveMarkMask prints a mark as xtables_print_mark_mask does: the mask
+// is left out when it is all ones.
+func metaSaveMarkMask(b *strings.Builder, mark, mask uint32) {
+	if mask == 0xffffffff {
+		fmt.Fprintf(b, " 0x%x", mark)
+		return
+	}
+	fmt.Fprintf(b, " 0x%x/0x%x", mark, mask)
+}
+
+// markMatch builds the mark and connmark matches, which share their
+// options and both payload layouts: revision 1 is struct
+// xt_mark_mtinfo1 / xt_connmark_mtinfo1 (__u32 mark, mask; __u8 invert),
+// revision 0 is the old struct xt_mark_info / xt_connmark_info (unsigned
+// long mark, mask; __u8 invert), 24 bytes on 64-bit kernels.
+func markMatch(name string, rev uint8) *Extension {
+	wide := rev == 0
+	size := 12
+	if wide {
+		size = 24
+	}
+	return &Extension{
+		Kind: Match, Name: name, Revision: rev, Family: FamilyAny,
+		Size:    size,
+		Options: []Option{{Name: "mark", Args: 1, Invertible: true}},
+		Parse: func(in *ParseInput) ([]byte, error) {
+			data := make([]byte, Align(size))
+			seen := metaSeen{}
+			for _, o := range in.Options {
+				if err := seen.once(in, o, "mark"); err != nil {
+					return nil, err
+				}
+				mark, mask, err := metaMarkOption(in, o)
+				if err != nil {
+					return nil, err
+				}
+				inv := 8
+				if wide {
+					NE.PutUint64(data[0:], uint64(mark))
+					NE.PutUint64(data[8:], uint64(mask))
+					inv = 16
+				} else {
+					NE.PutUint32(data[0:], mark)
+					NE.PutUint32(data[4:], mask)
+				}
+				if o.Invert {
+					data[inv] = 1
+				}
+			}
+			if len(seen) == 0 {
+				return nil, in.Failf("%s: option \"--mark\" must be specified", name)
+			}
+			return data, nil
+		},
+		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+			// The C code prints the longs through unsigned int, so revision
+			// 0 shows the low 32 bits, as iptables-save does.
+			mark, mask, inv := NE.Uint32(data[0:]), NE.Uint32(data[4:]), data[8]
+			if wide {
+				mark, mask, inv = uint32(NE.Uint64(data[0:])), uint32(NE.Uint64(data[8:])), data[16]
+			}
+			b.WriteString(Invert(inv != 0))
+			b.WriteString(" --mark")
+			metaSaveMarkMask(b, mark, mask)
+			return nil
+		},
+	}
+}
+
+// Files the owner match resolves user and group names from. hostwall
+// reads them directly instead of going through NSS (no cgo), so names
+// served only by LDAP, systemd-userdb and the like must be given as
+// numbers. Variables so tests can point them at their own files.
+var (
+	metaPasswdFile = "/etc/passwd"
+	metaGroupFile  = "/etc/group"
+)
+
+// metaLookupID returns the id (third field) of the entry called name in a
+// passwd(5) or group(5) file, as getpwnam/getgrnam find it.
+func metaLookupID(path, name string) (uint32, bool) {
+	if name == "" {
+		return 0, false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), ":")
+		if len(fields) < 3 || fields[0] != name {
+			continue
+		}
+		if id, err := strconv.ParseUint(fields[2], 10, 32); err == nil {
+			return uint32(id), true
+		}
+	}
+	return 0, false
+}
+
+// Modes of struct ipt_ttl_info and ip6t_hl_info.
+const (
+	hopEq = 0 // IPT_TTL_EQ, IP6T_HL_EQ
+	hopNe = 1 // IPT_TTL_NE
+	hopLt = 2 // IPT_TTL_LT
+	hopGt = 3 // IPT_TTL_GT
+)
+
+// hopMatch builds ttl (IPv4) or hl (IPv6): --NAME-eq (invertible, with
+// the alias --NAME), --NAME-lt and --NAME-gt, exactly one of them.
+func hopMatch(name string, fam Family) *Extension {
+	return &Extension{
+		Kind: Match, Name: name, Revision: 0, Family: fam,
+		Size: 2,
+		Options: []Option{
+			{Name: name + "-eq", Args: 1, Invertible: true},
+			{Name: name, Args: 1},
+			{Name: name + "-lt", Args: 1},
+			{Name: name + "-gt", Args: 1},
+		},
+		Parse: func(in *ParseInput) ([]byte, error) {
+			data := make([]byte, 8)
+			var first *OptionValue
+			for i, o := range in.Options {
+				if first != nil {
+					if strings.TrimSuffix(first.Name, "-eq") == strings.TrimSuffix(o.Name, "-eq") {
+						return nil, in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+					}
+					return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, first.Name)
+				}
+				first = &in.Options[i]
+				v, err := ParseUint(o.Arg(), 0, 255)
+				if err != nil {
+					return nil, in.Errorf(o, "%v", err)
+				}
+				switch o.Name {
+				case name + "-lt":
+					data[0] = hopLt
+				case name + "-gt":
+					data[0] = hopGt
+				default:
+					data[0] = hopEq
+					if o.Invert {
+						data[0] = hopNe
+					}
+				}
+				data[1] = uint8(v)
+			}
+			if first == nil {
+				return nil, in.Failf("%s: one of --%s-eq, --%s-lt or --%s-gt is required", name, name, name, name)
+			}
+			return data, nil
+		},
+		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+			op := map[uint8]string{hopEq: "-eq", hopNe: "-eq", hopLt: "-lt", hopGt: "-gt"}[data[0]]
+			if op == "" {
+				return fmt.Errorf("%s: unknown mode %d", name, data[0])
+			}
+			fmt.Fprintf(b, "%s --%s%s %d", Invert(data[0] == hopNe), name, op, data[1])
+			return nil
+		},
+	}
+}
