@@ -1,0 +1,75 @@
+package ext
+
+import (
+	"fmt"
+	"testing"
+)
+
+// t1FakeIPSets stands in for the kernel's ipset: name -> index and family.
+type t1FakeIPSets map[string]struct {
+	index uint16
+	fam   Family
+}
+
+func (f t1FakeIPSets) Index(name string, fam Family) (uint16, error) {
+	s, ok := f[name]
+	if !ok {
+		return 0, fmt.Errorf("set %q does not exist", name)
+	}
+	if s.fam != fam && s.fam != FamilyAny {
+		return 0, fmt.Errorf("set %q is of family %s", name, s.fam)
+	}
+	return s.index, nil
+}
+
+func (f t1FakeIPSets) Name(index uint16) (string, error) {
+	for n, s := range f {
+		if s.index == index {
+			return n, nil
+		}
+	}
+	return "", fmt.Errorf("no set with index %d", index)
+}
+
+func TestSetTarget(t *testing.T) {
+	saved := IPSets
+	defer func() { IPSets = saved }()
+	IPSets = t1FakeIPSets{
+		"v4":   {0, IPv4},
+		"v6":   {1, IPv6},
+		"list": {2, FamilyAny},
+		"map":  {3, IPv4},
+	}
+	checkExt(t, Target, "SET", 3, []extCase{
+		{in: "--add-set v4 src", hex: "0000 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000"},
+		{in: "--del-set list dst,src", hex: "ffff 00 00 0200 02 04 ffff 00 00 00000000 ffffffff 00000000"},
+		{in: "--add-set v4 src,dst --exist --timeout 600", hex: "0000 02 02 ffff 00 00 ffff 00 00 01000000 58020000 00000000"},
+		{in: "--timeout 0 --add-set v4 dst --del-set list src", hex: "0000 01 00 0200 01 02 ffff 00 00 00000000 00000000 00000000",
+			save: "--add-set v4 dst --timeout 0 --del-set list src"},
+		{in: "--map-set map dst --map-mark --map-prio --map-queue", hex: "ffff 00 00 ffff 00 00 0300 01 00 00070000 ffffffff 00000000"},
+		{in: "--map-queue --map-set map src,src,src,src,src,src", hex: "ffff 00 00 ffff 00 00 0300 06 7e 00040000 ffffffff 00000000",
+			save: "--map-set map src,src,src,src,src,src --map-queue"},
+		{family: IPv6, in: "--add-set v6 src", hex: "0100 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000"},
+	})
+	checkExtErrors(t, Target, "SET", 3, IPv4, []string{
+		"", "--add-set v6 src", "--add-set nosuch src", "--add-set v4 src --add-set v4 dst",
+		"--add-set v4 source", "--add-set v4 src,src,src,src,src,src,src", "--add-set v4 -x",
+		"--del-set v4 src --exist", "--del-set v4 src --timeout 5", "--add-set v4 src --timeout 4294967295",
+		"--add-set v4 src --map-mark", "--map-set map src", "--exist",
+	})
+	t1SaveErrors(t, Target, "SET", 3, IPv4,
+		"0900 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000", // unknown index
+		"0000 07 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000", // dim above 6
+		"0000 01 02 ffff 00 00 ffff 00 00 02000000 ffffffff 00000000", // unknown flag
+	)
+
+	checkExt(t, Target, "SET", 2, []extCase{
+		{in: "--add-set v4 src --exist --timeout 5", hex: "0000 01 02 ffff 00 00 01000000 05000000"},
+		{in: "--del-set v4 dst", hex: "ffff 00 00 0000 01 00 00000000 ffffffff"},
+	})
+	checkExtErrors(t, Target, "SET", 2, IPv4, []string{"--map-set map src --map-mark"})
+	checkExt(t, Target, "SET", 1, []extCase{
+		{in: "--add-set v4 src --del-set list dst,dst", hex: "0000 01 02 0200 02 00"},
+	})
+	checkExtErrors(t, Target, "SET", 1, IPv4, []string{"--add-set v4 src --exist"})
+}
