@@ -1,0 +1,590 @@
+package ext
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Helpers shared by the targets of group "targets2" (NAT family, TPROXY,
+// TCPMSS, SYNPROXY, CHECKSUM, DSCP, TOS, TTL, HL). Names carry a t2 or nat
+// prefix so they cannot collide with other groups' helpers in the package.
+
+// t2Strtoul reads the number at the start of s the way C's
+// strtoumax(s, &end, 0) does, which is what xtables_strtoul builds on:
+// leading white space and a '+' are skipped, "0x" selects hex and a
+// leading 0 octal. It returns the value, the unread rest, and ok=false
+// when no digit was read, the text starts with '-', or the value does not
+// fit in 64 bits (ERANGE).
+func t2Strtoul(s string) (v uint64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
+		i++
+	}
+	if i < len(s) && s[i] == '-' {
+		return 0, s, false
+	}
+	if i < len(s) && s[i] == '+' {
+		i++
+	}
+	base := uint64(10)
+	if i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && t2Digit(s[i+2]) < 16 {
+		base, i = 16, i+2
+	} else if i < len(s) && s[i] == '0' {
+		base = 8
+	}
+	start, overflow := i, false
+	for ; i < len(s); i++ {
+		d := t2Digit(s[i])
+		if d >= base {
+			break
+		}
+		if v > (^uint64(0)-d)/base {
+			overflow = true
+		}
+		v = v*base + d
+	}
+	if i == start {
+		return 0, s, false
+	}
+	return v, s[i:], !overflow
+}
+
+func t2Digit(c byte) uint64 {
+	switch {
+	case c >= '0' && c <= '9':
+		return uint64(c - '0')
+	case c >= 'a' && c <= 'z':
+		return uint64(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return uint64(c-'A') + 10
+	}
+	return 99
+}
+
+// t2ParseUint is xtables_strtoul with no end pointer: the whole string
+// must be one number within [min, max].
+func t2ParseUint(s string, min, max uint64) (uint64, bool) {
+	v, rest, ok := t2Strtoul(s)
+	return v, ok && rest == "" && v >= min && v <= max
+}
+
+// t2IntOption parses an XTTYPE_UINT* option value as xtopt_parse_int does.
+func t2IntOption(in *ParseInput, o OptionValue, min, max uint64) (uint64, error) {
+	v, ok := t2ParseUint(o.Arg(), min, max)
+	if !ok {
+		return 0, in.Errorf(o, "bad value %q, or out of range (%d-%d)", o.Arg(), min, max)
+	}
+	return v, nil
+}
+
+// t2Options enforces what libxtables' option machinery checks for every
+// option table of this group: no option may be given twice (none of them
+// is XTOPT_MULTI), and options in one exclusion group may not be mixed.
+type t2Options struct {
+	in   *ParseInput
+	seen map[string]OptionValue
+}
+
+func newT2Options(in *ParseInput) *t2Options {
+	return &t2Options{in: in, seen: map[string]OptionValue{}}
+}
+
+// take records o, failing if it was given before or if an option of excl
+// (the names it cannot be combined with) was.
+func (t *t2Options) take(o OptionValue, excl ...string) error {
+	if _, dup := t.seen[o.Name]; dup {
+		return t.in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+	}
+	for _, x := range excl {
+		if _, clash := t.seen[x]; clash && x != o.Name {
+			return t.in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, x)
+		}
+	}
+	t.seen[o.Name] = o
+	return nil
+}
+
+func (t *t2Options) has(name string) bool {
+	_, ok := t.seen[name]
+	return ok
+}
+
+// t2ParseHost parses a numeric address of the family, as getaddrinfo
+// with the family's hints accepts it for XTTYPE_HOST (names are not
+// resolved: hostwall never does DNS).
+func t2ParseHost(s string, fam Family) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("invalid address %q (only numeric addresses are accepted)", s)
+	}
+	if fam == IPv6 {
+		if a.Is4() {
+			return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address", s)
+		}
+	} else if !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
+	}
+	return a, nil
+}
+
+// nfInetAddr returns the address in a 16-byte union nf_inet_addr field
+// for the family (IPv4 uses its first four bytes).
+func nfInetAddr(b []byte, fam Family) netip.Addr {
+	if fam == IPv6 {
+		return Addr16(b)
+	}
+	return Addr4(b)
+}
+
+// NAT range flags (linux/netfilter/nf_nat.h).
+const (
+	natMapIPs         = 1 << 0 // NF_NAT_RANGE_MAP_IPS
+	natProtoSpecified = 1 << 1 // NF_NAT_RANGE_PROTO_SPECIFIED
+	natProtoRandom    = 1 << 2 // NF_NAT_RANGE_PROTO_RANDOM
+	natPersistent     = 1 << 3 // NF_NAT_RANGE_PERSISTENT
+	natRandomFully    = 1 << 4 // NF_NAT_RANGE_PROTO_RANDOM_FULLY
+	natProtoOffset    = 1 << 5 // NF_NAT_RANGE_PROTO_OFFSET
+	// natKnownFlags are the flags libxt_NAT.c prints; a payload with any
+	// other flag cannot be saved faithfully.
+	natKnownFlags = natMapIPs | natProtoSpecified | natProtoRandom | natPersistent | natRandomFully | natProtoOffset
+)
+
+// natRange is struct nf_nat_range2, the common form libxt_NAT.c parses
+// into and prints from whatever the revision's payload is. Addresses are
+// the 16-byte union nf_inet_addr; ports are host-order values (the
+// payload keeps them big-endian).
+type natRange struct {
+	flags            uint32
+	minAddr, maxAddr [16]byte
+	minPort, maxPort uint16
+	basePort         uint16
+}
+
+// natPortOK is __NAT_parse's test of the rule's protocol: ports can only
+// be mapped for these (ICMP's id counts as a port).
+func natPortOK(proto uint16) bool {
+	switch proto {
+	case 6, 17, 132, 33, 1: // tcp, udp, sctp, dccp, icmp
+		return true
+	}
+	return false
+}
+
+// natPort reads a port number or, when no number starts s, a service
+// name from /etc/services (any protocol, as getservbyname(name, NULL)).
+// It returns the port and the unread rest; a service name eats all of s.
+func natPort(s string, min uint64) (uint16, string, bool) {
+	if v, rest, ok := t2Strtoul(s); ok && v >= min && v <= 65535 {
+		return uint16(v), rest, true
+	}
+	if p, ok := lookupService(s, ""); ok {
+		return p, "", true
+	}
+	return 0, s, false
+}
+
+// parsePorts is libxt_NAT.c's parse_ports: "port", "lo-hi" or
+// "lo-hi/base" (base makes it a shifted port map).
+func (r *natRange) parsePorts(s string, portOK bool) error {
+	if !portOK {
+		return fmt.Errorf("need TCP, UDP, SCTP or DCCP with port specification")
+	}
+	r.flags |= natProtoSpecified
+	lo, rest, ok := natPort(s, 0)
+	if !ok {
+		return fmt.Errorf("port %q not valid", s)
+	}
+	switch {
+	case rest == "":
+		r.minPort, r.maxPort = lo, lo
+		return nil
+	case rest[0] == ':':
+		return fmt.Errorf("invalid port:port syntax %q - use dash", s)
+	case rest[0] != '-':
+		return fmt.Errorf("garbage after port value: %q", rest)
+	}
+	// A range: no service names for its upper end.
+	hiText := rest[1:]
+	hi64, rest, ok := t2Strtoul(hiText)
+	if !ok || hi64 > 65535 {
+		return fmt.Errorf("port %q not valid", hiText)
+	}
+	hi := uint16(hi64)
+	if hi < lo {
+		return fmt.Errorf("port range %q funky: %d is below %d", s, hi, lo)
+	}
+	r.minPort, r.maxPort = lo, hi
+	switch {
+	case rest == "":
+		return nil
+	case rest[0] != '/':
+		return fmt.Errorf("garbage after port range: %q", rest)
+	}
+	// parse_ports does not look past the base port's digits.
+	base, _, ok := natPort(rest[1:], 1)
+	if !ok {
+		return fmt.Errorf("port %q not valid", rest[1:])
+	}
+	r.flags |= natProtoOffset
+	r.basePort = base
+	return nil
+}
+
+// parseTo is libxt_NAT.c's parse_to for --to-source/--to-destination:
+// [addr[-addr]][:port[-port[/port]]], IPv6 addresses in brackets when a
+// port follows.
+func (r *natRange) parseTo(arg string, portOK bool, fam Family) error {
+	var start, portPart string
+	hasColon := false
+	if open := strings.IndexByte(arg, '['); open < 0 {
+		// One colon is a port; more make an IPv6 address without one.
+		start = arg
+		if i := strings.IndexByte(arg, ':'); i >= 0 && !strings.Contains(arg[i+1:], ":") {
+			start, portPart, hasColon = arg[:i], arg[i+1:], true
+		}
+	} else {
+		inner := arg[open+1:]
+		end := strings.IndexByte(inner, ']')
+		if end < 0 || fam != IPv6 {
+			return fmt.Errorf("invalid address format %q", arg)
+		}
+		start = inner[:end]
+		if i := strings.IndexByte(inner[end+1:], ':'); i >= 0 {
+			portPart, hasColon = inner[end+1+i+1:], true
+		}
+	}
+	if hasColon {
+		if err := r.parsePorts(portPart, portOK); err != nil {
+			return err
+		}
+		// parse_to takes a colon at offset 0 ("[:port") or 2 ("[]:port",
+		// but also "ab:port") to mean that no address was given.
+		if c := len(arg) - len(portPart) - 1; c == 0 || c == 2 {
+			return nil
+		}
+	}
+	r.flags |= natMapIPs
+	minText, maxText, isRange := strings.Cut(start, "-")
+	lo, err := natAddr(minText, fam)
+	if err != nil {
+		return err
+	}
+	hi := lo
+	if isRange {
+		if hi, err = natAddr(maxText, fam); err != nil {
+			return err
+		}
+	}
+	r.minAddr, r.maxAddr = natAddrBytes(lo), natAddrBytes(hi)
+	return nil
+}
+
+// natAddr is inet_pton for the family: strictly numeric, no zone.
+func natAddr(s string, fam Family) (netip.Addr, error) {
+	a, err := t2ParseHost(s, fam)
+	if err != nil {
+		return a, fmt.Errorf("bad IP address %q", s)
+	}
+	return a, nil
+}
+
+// natAddrBytes places an address in a union nf_inet_addr.
+func natAddrBytes(a netip.Addr) (u [16]byte) {
+	copy(u[:], a.AsSlice())
+	return u
+}
+
+// natParseOpts builds the range from the options every NAT target
+// shares; rangeOpt is the option carrying the address/port range
+// ("to-source", "to-destination" or "to-ports"), mandatory unless
+// rangeOpt is "to-ports".
+func natParseOpts(in *ParseInput, rangeOpt string) (*natRange, error) {
+	r := &natRange{}
+	opts := newT2Options(in)
+	portOK := natPortOK(in.Proto)
+	for _, o := range in.Options {
+		if err := opts.take(o); err != nil {
+			return nil, err
+		}
+		var err error
+		switch o.Name {
+		case "to-source", "to-destination":
+			err = r.parseTo(o.Arg(), portOK, in.Family)
+		case "to-ports":
+			err = r.parsePorts(o.Arg(), portOK)
+		case "random":
+			r.flags |= natProtoRandom
+		case "random-fully":
+			r.flags |= natRandomFully
+		case "persistent":
+			r.flags |= natPersistent
+		}
+		if err != nil {
+			return nil, in.Errorf(o, "%v", err)
+		}
+	}
+	if rangeOpt != "to-ports" && !opts.has(rangeOpt) {
+		return nil, in.Failf("option \"--%s\" must be specified", rangeOpt)
+	}
+	return r, nil
+}
+
+// natRejectOffset is DNAT_fcheck's refusal of shifted port maps for the
+// payloads that have no room for the base port.
+func natRejectOffset(in *ParseInput, r *natRange) error {
+	if r.flags&natProtoOffset != 0 {
+		return in.Failf("shifted portmap ranges not supported with this revision")
+	}
+	return nil
+}
+
+// Payload layouts.
+const (
+	// struct nf_nat_ipv4_multi_range_compat: __u32 rangesize; struct
+	// nf_nat_ipv4_range { __u32 flags; __be32 min_ip, max_ip; __be16 min,
+	// max; } range[1];
+	natMRCSize = 20
+	// struct nf_nat_range: __u32 flags; union nf_inet_addr min_addr,
+	// max_addr; __be16 min_proto, max_proto;
+	natRange1Size = 40
+	// struct nf_nat_range2: nf_nat_range plus __be16 base_proto, padded.
+	natRange2Size = 44
+)
+
+// encodeMRC fills struct nf_nat_ipv4_multi_range_compat with rangesize 1
+// (the kernel only takes one range). The base port has no place there.
+func (r *natRange) encodeMRC() []byte {
+	data := make([]byte, Align(natMRCSize))
+	NE.PutUint32(data[0:], 1)
+	NE.PutUint32(data[4:], r.flags)
+	copy(data[8:12], r.minAddr[:4])
+	copy(data[12:16], r.maxAddr[:4])
+	binary.BigEndian.PutUint16(data[16:], r.minPort)
+	binary.BigEndian.PutUint16(data[18:], r.maxPort)
+	return data
+}
+
+// decodeMRC is RANGE2_INIT_FROM_IPV4_MRC: only range[0] exists for
+// iptables, so any other rangesize cannot be printed faithfully.
+func decodeMRC(data []byte) (*natRange, error) {
+	if n := NE.Uint32(data[0:]); n != 1 {
+		return nil, fmt.Errorf("rangesize %d, iptables prints only rangesize 1", n)
+	}
+	r := &natRange{flags: NE.Uint32(data[4:])}
+	copy(r.minAddr[:4], data[8:12])
+	copy(r.maxAddr[:4], data[12:16])
+	r.minPort, r.maxPort = binary.BigEndian.Uint16(data[16:]), binary.BigEndian.Uint16(data[18:])
+	return r, nil
+}
+
+// encodeRange fills struct nf_nat_range (withBase=false) or
+// nf_nat_range2 (withBase=true).
+func (r *natRange) encodeRange(withBase bool) []byte {
+	size := natRange1Size
+	if withBase {
+		size = natRange2Size
+	}
+	data := make([]byte, Align(size))
+	NE.PutUint32(data[0:], r.flags)
+	copy(data[4:20], r.minAddr[:])
+	copy(data[20:36], r.maxAddr[:])
+	binary.BigEndian.PutUint16(data[36:], r.minPort)
+	binary.BigEndian.PutUint16(data[38:], r.maxPort)
+	if withBase {
+		binary.BigEndian.PutUint16(data[40:], r.basePort)
+	}
+	return data
+}
+
+func decodeRange(data []byte, withBase bool) *natRange {
+	r := &natRange{flags: NE.Uint32(data[0:])}
+	copy(r.minAddr[:], data[4:20])
+	copy(r.maxAddr[:], data[20:36])
+	r.minPort, r.maxPort = binary.BigEndian.Uint16(data[36:]), binary.BigEndian.Uint16(data[38:])
+	if withBase {
+		r.basePort = binary.BigEndian.Uint16(data[40:])
+	}
+	return r
+}
+
+// save is __NAT_print for iptables-save: " --<opt> <range>" when there is
+// a range, then the flag options. skipColon drops the leading ':' of a
+// ports-only range (MASQUERADE and REDIRECT print bare ports).
+func (r *natRange) save(b *strings.Builder, fam Family, opt string, skipColon bool) error {
+	if extra := r.flags &^ natKnownFlags; extra != 0 {
+		return fmt.Errorf("NAT range flags %#x unknown to iptables", extra)
+	}
+	if r.flags&natProtoOffset == 0 && r.basePort != 0 {
+		return fmt.Errorf("base port %d without the shifted-portmap flag", r.basePort)
+	}
+	var s strings.Builder
+	brackets := fam == IPv6 && r.flags&natProtoSpecified != 0
+	if r.flags&natMapIPs != 0 {
+		if brackets {
+			s.WriteByte('[')
+		}
+		s.WriteString(FormatAddr(nfInetAddr(r.minAddr[:], fam)))
+		if r.minAddr != r.maxAddr {
+			s.WriteByte('-')
+			s.WriteString(FormatAddr(nfInetAddr(r.maxAddr[:], fam)))
+		}
+		if brackets {
+			s.WriteByte(']')
+		}
+	}
+	if r.flags&natProtoSpecified != 0 {
+		s.WriteString(":" + strconv.Itoa(int(r.minPort)))
+		if r.maxPort != r.minPort {
+			s.WriteString("-" + strconv.Itoa(int(r.maxPort)))
+		}
+		if r.flags&natProtoOffset != 0 {
+			s.WriteString("/" + strconv.Itoa(int(r.basePort)))
+		}
+	}
+	if text := s.String(); text != "" {
+		if skipColon {
+			text = strings.TrimPrefix(text, ":")
+		}
+		b.WriteString(" --" + opt + " " + text)
+	}
+	if r.flags&natProtoRandom != 0 {
+		b.WriteString(" --random")
+	}
+	if r.flags&natRandomFully != 0 {
+		b.WriteString(" --random-fully")
+	}
+	if r.flags&natPersistent != 0 {
+		b.WriteString(" --persistent")
+	}
+	return nil
+}
+
+// natLayout tells which struct a NAT target revision carries.
+type natLayout uint8
+
+const (
+	natLayoutMRC    natLayout = iota // nf_nat_ipv4_multi_range_compat
+	natLayoutRange1                  // nf_nat_range
+	natLayoutRange2                  // nf_nat_range2
+)
+
+// natTarget describes one registration of a libxt_NAT.c target.
+type natTarget struct {
+	name     string
+	rev      uint8
+	fam      Family
+	layout   natLayout
+	options  []Option
+	rangeOpt string // option holding the range: to-source, to-destination, to-ports
+	// skipColon prints a ports-only range without its ':' (MASQUERADE,
+	// REDIRECT).
+	skipColon bool
+	// noOffset refuses a shifted port map (DNAT_fcheck, DNAT_fcheck6),
+	// where the payload has no base port.
+	noOffset bool
+}
+
+func registerNAT(t natTarget) {
+	size := map[natLayout]int{natLayoutMRC: natMRCSize, natLayoutRange1: natRange1Size, natLayoutRange2: natRange2Size}[t.layout]
+	Register(&Extension{
+		Kind: Target, Name: t.name, Revision: t.rev, Family: t.fam,
+		Size:    size,
+		Options: t.options,
+		Parse: func(in *ParseInput) ([]byte, error) {
+			r, err := natParseOpts(in, t.rangeOpt)
+			if err != nil {
+				return nil, err
+			}
+			if t.noOffset {
+				if err := natRejectOffset(in, r); err != nil {
+					return nil, err
+				}
+			}
+			switch t.layout {
+			case natLayoutMRC:
+				return r.encodeMRC(), nil
+			case natLayoutRange1:
+				return r.encodeRange(false), nil
+			}
+			return r.encodeRange(true), nil
+		},
+		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+			var r *natRange
+			switch t.layout {
+			case natLayoutMRC:
+				var err error
+				if r, err = decodeMRC(data); err != nil {
+					return err
+				}
+			case natLayoutRange1:
+				r = decodeRange(data, false)
+			default:
+				r = decodeRange(data, true)
+			}
+			return r.save(b, t.fam, t.rangeOpt, t.skipColon)
+		},
+	})
+}
+
+// t2MarkMask parses XTTYPE_MARKMASK32 "value[/mask]" as
+// xtables_parse_val_mask does; the mask defaults to 0xffffffff.
+func t2MarkMask(s string) (value, mask uint32, ok bool) {
+	v, rest, ok := t2Strtoul(s)
+	if !ok || v > 0xffffffff {
+		return 0, 0, false
+	}
+	if rest == "" {
+		return uint32(v), 0xffffffff, true
+	}
+	if rest[0] != '/' {
+		return 0, 0, false
+	}
+	m, ok := t2ParseUint(rest[1:], 0, 0xffffffff)
+	return uint32(v), uint32(m), ok
+}
+
+// hopModes are the modes shared by TTL and HL, in kernel enum order.
+var hopModes = []string{"set", "inc", "dec"}
+
+// parseHopTarget parses TTL's --ttl-set/--ttl-inc/--ttl-dec or HL's
+// --hl-* (prefix "ttl" or "hl"): exactly one, 0-255 for set, 1-255 for
+// the others (the kernel refuses changing by 0).
+func parseHopTarget(in *ParseInput, prefix, name string) ([]byte, error) {
+	data := make([]byte, Align(2))
+	opts := newT2Options(in)
+	all := []string{prefix + "-set", prefix + "-inc", prefix + "-dec"}
+	for _, o := range in.Options {
+		if err := opts.take(o, all...); err != nil {
+			return nil, err
+		}
+		for mode, m := range hopModes {
+			if o.Name != prefix+"-"+m {
+				continue
+			}
+			min := uint64(1)
+			if m == "set" {
+				min = 0
+			}
+			v, err := t2IntOption(in, o, min, 255)
+			if err != nil {
+				return nil, err
+			}
+			data[0], data[1] = uint8(mode), uint8(v)
+		}
+	}
+	if len(in.Options) == 0 {
+		return nil, in.Failf("%s: you must specify an action", name)
+	}
+	return data, nil
+}
+
+func saveHopTarget(b *strings.Builder, prefix string, data []byte) error {
+	if int(data[0]) >= len(hopModes) {
+		return fmt.Errorf("%s mode %d unknown", strings.ToUpper(prefix), data[0])
+	}
+	fmt.Fprintf(b, " --%s-%s %d", prefix, hopModes[data[0]], data[1])
+	return nil
+}
