@@ -109,7 +109,13 @@ func checkFixture(t *testing.T, fx fixture) {
 	oracleNS := netns(t)
 	fx.prepare(t, oracleNS)
 	nsRun(t, oracleNS, fx.data, restore, "-c")
-	if got := stripComments(nsRun(t, oracleNS, nil, save, "-c")); got != fx.want {
+	// A fixture is written as save prints it with -c when its rules
+	// carry counters, without -c otherwise.
+	var saveArgs []string
+	if strings.Contains(fx.want, "\n[") {
+		saveArgs = []string{"-c"}
+	}
+	if got := stripComments(nsRun(t, oracleNS, nil, save, saveArgs...)); got != fx.want {
 		t.Fatalf("fixture is not in iptables-save's canonical form; %s", firstDiff(got, fx.want))
 	}
 
@@ -190,7 +196,7 @@ func checkFixture(t *testing.T, fx fixture) {
 			}
 		}
 	})
-	if got := stripComments(nsRun(t, hwNS, nil, save, "-c")); got != fx.want {
+	if got := stripComments(nsRun(t, hwNS, nil, save, saveArgs...)); got != fx.want {
 		t.Errorf("(c) %s of hostwall's table differs from the fixture; %s", save, firstDiff(got, fx.want))
 	}
 }

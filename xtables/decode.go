@@ -70,6 +70,9 @@ func Decode(f *Family, info Info, blob []byte) (*Table, error) {
 	if !last.isError || last.errorTgt != "ERROR" {
 		return nil, decodeErr(last.off, "table does not end with the ERROR entry")
 	}
+	if err := checkPlain(f, &last, "final ERROR entry"); err != nil {
+		return nil, err
+	}
 	byOff := make(map[int]int, len(entries))
 	for i, e := range entries {
 		byOff[e.off] = i

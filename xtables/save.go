@@ -238,11 +238,11 @@ func saveIPv6Addr(b *strings.Builder, letter byte, addr, mask [16]byte, inv bool
 	if !inv && n == 0 {
 		return
 	}
-	fmt.Fprintf(b, "%s -%c %s/", ext.Invert(inv), letter, a)
+	fmt.Fprintf(b, "%s -%c %s/", ext.Invert(inv), letter, ext.FormatAddr(a))
 	if n >= 0 {
 		fmt.Fprintf(b, "%d", n)
 	} else {
-		b.WriteString(m.String())
+		b.WriteString(ext.FormatAddr(m))
 	}
 }
 

@@ -91,7 +91,25 @@ func (c *Conn) Info(table string) (Info, error) {
 	if _, err := c.getsockopt(soGetInfo, buf); err != nil {
 		return info, c.explain("read info of table "+table, err)
 	}
+	info, err := UnmarshalInfo(buf)
+	if err != nil {
+		return info, err
+	}
 	info.Name = table
+	return info, nil
+}
+
+// UnmarshalInfo reads a struct ipt_getinfo.
+func UnmarshalInfo(buf []byte) (Info, error) {
+	var info Info
+	if len(buf) != sizeofGetinfo {
+		return info, fmt.Errorf("ipt_getinfo is %d bytes, not %d", len(buf), sizeofGetinfo)
+	}
+	name, err := cName(buf[:tableNameLen])
+	if err != nil {
+		return info, fmt.Errorf("ipt_getinfo: table %w", err)
+	}
+	info.Name = name
 	info.ValidHooks = ne.Uint32(buf[32:])
 	for h := 0; h < numHooks; h++ {
 		info.HookEntry[h] = ne.Uint32(buf[36+4*h:])
@@ -100,6 +118,20 @@ func (c *Conn) Info(table string) (Info, error) {
 	info.NumEntries = ne.Uint32(buf[76:])
 	info.Size = ne.Uint32(buf[80:])
 	return info, nil
+}
+
+// Marshal writes the info as a struct ipt_getinfo.
+func (info Info) Marshal() []byte {
+	buf := make([]byte, sizeofGetinfo)
+	copy(buf[:tableNameLen-1], info.Name)
+	ne.PutUint32(buf[32:], info.ValidHooks)
+	for h := 0; h < numHooks; h++ {
+		ne.PutUint32(buf[36+4*h:], info.HookEntry[h])
+		ne.PutUint32(buf[56+4*h:], info.Underflow[h])
+	}
+	ne.PutUint32(buf[76:], info.NumEntries)
+	ne.PutUint32(buf[80:], info.Size)
+	return buf
 }
 
 // maxReadTries bounds the retries when the table changes between

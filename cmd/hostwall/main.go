@@ -29,6 +29,7 @@ type command struct {
 
 var commands = []command{
 	{"save", "print tables as iptables-save does", runSave},
+	{"restore", "load tables from an iptables-restore file", runRestore},
 	{"dump", "print tables with the kernel bytes of every match and target", runDump},
 }
 
@@ -88,25 +89,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// newFlags makes a FlagSet that prints its usage to stdout on -h and
-// reports mistakes as usage errors.
-func newFlags(name, synopsis, description string, stdout io.Writer) *flag.FlagSet {
+// cmdFlags is a command's flag set with its help text.
+type cmdFlags struct {
+	*flag.FlagSet
+	help func()
+}
+
+// newFlags makes a FlagSet whose -h prints the command's help to stdout
+// and whose mistakes are reported once, as usage errors.
+func newFlags(name, synopsis, description string, stdout io.Writer) *cmdFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: hostwall %s %s\n\n%s\n", name, synopsis, description)
+	fs.Usage = func() {} // the flag package would print it on every mistake
+	help := func() {
+		fmt.Fprintf(stdout, "Usage: hostwall %s %s\n\n%s\n\nOptions:\n", name, synopsis, description)
 		fs.SetOutput(stdout)
-		fmt.Fprintln(stdout, "\nOptions:")
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
-	return fs
+	return &cmdFlags{FlagSet: fs, help: help}
 }
 
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *cmdFlags, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fs.help()
 			return err
 		}
 		return usagef("%v", err)

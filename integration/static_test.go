@@ -1,0 +1,47 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestStaticBinaryAlone: hostwall save works from a root directory that
+// holds nothing but the static binary (no libc, no /etc, no /proc), as
+// in a distroless image, and prints what iptables-legacy-save prints.
+func TestStaticBinaryAlone(t *testing.T) {
+	require(t)
+	for _, fx := range loadFixtures(t) {
+		if filepath.Base(fx.path) != "basic.v4.rules" || filepath.Base(filepath.Dir(fx.path)) != "fixtures" {
+			continue
+		}
+		root := t.TempDir()
+		bin, err := os.ReadFile(hostwallBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, "hostwall"), bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(root)
+		if len(entries) != 1 {
+			t.Fatalf("chroot holds %d entries, want only the binary", len(entries))
+		}
+		ns := netns(t)
+		nsRun(t, ns, fx.data, "iptables-legacy-restore", "-c")
+		for _, args := range [][]string{{"-t", "filter"}, {"-c", "-t", "filter"}} {
+			want := stripComments(nsRun(t, ns, nil, "iptables-legacy-save", args...))
+			got := stripComments(nsRun(t, ns, nil, "chroot", append([]string{root, "/hostwall", "save"}, args...)...))
+			if got != want {
+				t.Errorf("save %v in a bare chroot differs: %s", args, firstDiff(got, want))
+			}
+		}
+		// Without /proc the tables cannot be listed without creating
+		// them: hostwall says so instead of guessing.
+		if out, err := nsTry(ns, nil, "chroot", root, "/hostwall", "save"); err == nil {
+			t.Errorf("save without -t and without /proc succeeded: %q", out)
+		}
+		return
+	}
+	t.Fatal("fixture basic.v4 not found")
+}
