@@ -24,6 +24,8 @@ type BuildOptions struct {
 	// Supported probes the kernel for extension revisions; nil assumes
 	// the highest.
 	Supported func(kind ext.Kind, kernelName string, rev uint8) (bool, error)
+	// Origins, when set, records the command each new rule came from.
+	Origins map[*xtables.Rule]*Command
 }
 
 // Build applies a block to a table the way iptables-restore would and
@@ -132,6 +134,9 @@ func apply(t *xtables.Table, p *xtables.RuleParser, c *Command, opt BuildOptions
 			return errAt(c.Pos, "%v", err)
 		}
 		for _, r := range rules {
+			if opt.Origins != nil {
+				opt.Origins[r] = c
+			}
 			if opt.Counters && c.Counters != nil {
 				r.Counters = *c.Counters
 			} else if !opt.Counters {

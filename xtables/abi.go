@@ -165,3 +165,12 @@ func TableHooks(table string) []int { return tableHooks[table] }
 
 // IsStandardVerdictName reports whether s is a built-in verdict name.
 func IsStandardVerdictName(s string) bool { return verdictByName(s) != 0 }
+
+// BuiltinNames lists the built-in chains of a standard table.
+func BuiltinNames(table string) []string {
+	var out []string
+	for _, h := range tableHooks[table] {
+		out = append(out, hookNames[h])
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package xtables
 
 import (
+	"bytes"
 	"net/netip"
 )
 
@@ -140,4 +141,56 @@ func (r *Rule) Clone() *Rule {
 	}
 	n.Target.Data = append([]byte(nil), r.Target.Data...)
 	return &n
+}
+
+// SameAs reports whether two rules match the same packets the same way:
+// header, matches and target, ignoring counters and kernel bookkeeping.
+func (r *Rule) SameAs(o *Rule) bool {
+	if r.Header != o.Header || len(r.Matches) != len(o.Matches) {
+		return false
+	}
+	for i := range r.Matches {
+		a, b := &r.Matches[i], &o.Matches[i]
+		if a.Name != b.Name || a.Revision != b.Revision || !bytes.Equal(a.Data, b.Data) {
+			return false
+		}
+	}
+	a, b := &r.Target, &o.Target
+	return a.Name == b.Name && a.Revision == b.Revision && a.Verdict == b.Verdict &&
+		a.Chain == b.Chain && bytes.Equal(a.Data, b.Data)
+}
+
+// SameAs reports whether two tables hold the same chains, policies and
+// rules in the same order, ignoring counters.
+func (t *Table) SameAs(o *Table) bool {
+	if t.Name != o.Name || t.Family != o.Family || len(t.Chains) != len(o.Chains) {
+		return false
+	}
+	for i, c := range t.Chains {
+		d := o.Chains[i]
+		if c.Name != d.Name || c.Hook != d.Hook || c.Policy != d.Policy || len(c.Rules) != len(d.Rules) {
+			return false
+		}
+		for j := range c.Rules {
+			if !c.Rules[j].SameAs(d.Rules[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// NewUserChain returns an empty user chain.
+func NewUserChain(name string) *Chain {
+	return &Chain{Name: name, Hook: -1, Policy: VerdictReturn}
+}
+
+// EmptyTable is a standard table as the kernel creates it: its built-in
+// chains, no rules, ACCEPT policies.
+func EmptyTable(f *Family, name string) *Table {
+	t := &Table{Family: f, Name: name}
+	for _, h := range tableHooks[name] {
+		t.Chains = append(t.Chains, &Chain{Name: hookNames[h], Hook: h, Policy: VerdictAccept})
+	}
+	return t
 }

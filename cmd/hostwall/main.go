@@ -28,6 +28,8 @@ type command struct {
 }
 
 var commands = []command{
+	{"apply", "make the owned chains and their hooks what the rules files say", runApply},
+	{"check", "validate rules files offline, without root", runCheck},
 	{"save", "print tables as iptables-save does", runSave},
 	{"restore", "load tables from an iptables-restore file", runRestore},
 	{"dump", "print tables with the kernel bytes of every match and target", runDump},

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/hostwall/hostwall/policy"
+	"github.com/hostwall/hostwall/xtables"
+)
+
+// Backend is a firewall implementation hostwall can drive: today the
+// x_tables (iptables-legacy) one, nftables next.
+type Backend interface {
+	// Apply makes one family's owned chains and hooks what d says and
+	// changes nothing else. Each table is written atomically or not at
+	// all.
+	Apply(ctx context.Context, d *policy.Desired, opt Options) (*Report, error)
+}
+
+// Options tune an Apply.
+type Options struct {
+	// DryRun plans and reports without writing (and without creating a
+	// table that does not exist yet).
+	DryRun bool
+	// LockWait bounds the wait for the xtables lock.
+	LockWait time.Duration
+}
+
+// Report says what an Apply did to one family.
+type Report struct {
+	Family *xtables.Family
+	Tables []*TableReport
+}
+
+// TableReport says what happened to one table.
+type TableReport struct {
+	Table   string
+	Plan    *Plan
+	Written bool
+	// CountersKept is how many entries (rules and chain policies) had
+	// non-zero counters carried over the replace.
+	CountersKept int
+	// Attempts counts reads: more than one means another writer got in
+	// between and the plan was made again.
+	Attempts int
+}

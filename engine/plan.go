@@ -1,0 +1,202 @@
+// Package engine makes the kernel's tables hold what a policy asks for,
+// changing only the chains hostwall owns and the hooks that reach them:
+// read, plan, write once, carry counters over, verify.
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/hostwall/hostwall/policy"
+	"github.com/hostwall/hostwall/xtables"
+)
+
+// Plan is the table to write for one desired table, and what changes.
+type Plan struct {
+	Current *xtables.Table
+	Next    *xtables.Table
+	// Owned-chain rules added and removed; rules kept keep their
+	// counters.
+	Added, Removed int
+	// Hook rules inserted and removed, in save syntax.
+	HooksInserted, HooksRemoved []string
+	ChainsCreated               []string
+	// Diff lists the changes as "+"/"-" lines in save syntax.
+	Diff []string
+}
+
+// Changed reports whether writing the plan would change the kernel.
+func (p *Plan) Changed() bool { return !p.Next.SameAs(p.Current) }
+
+// PlanTable computes the table that holds want's owned chains and hooks
+// and is otherwise cur, rule for rule. Rules that survive are the same
+// *Rule values as in cur, which is how their counters are carried over.
+func PlanTable(cur *xtables.Table, want *policy.DesiredTable) (*Plan, error) {
+	p := &Plan{Current: cur}
+	next := &xtables.Table{Family: cur.Family, Name: cur.Name}
+	for _, c := range cur.Chains {
+		nc := *c
+		nc.Rules = slices.Clone(c.Rules)
+		next.Chains = append(next.Chains, &nc)
+	}
+	p.Next = next
+
+	// Owned chains: created when missing, their rules replaced. A rule
+	// equal to an old one, in the same relative order, is the old one.
+	for _, o := range want.Owned {
+		c := next.Chain(o.Name)
+		if c == nil {
+			c = xtables.NewUserChain(o.Name)
+			next.Chains = append(next.Chains, c)
+			p.ChainsCreated = append(p.ChainsCreated, o.Name)
+			p.Diff = append(p.Diff, fmt.Sprintf("+ -N %s", o.Name))
+		}
+		kept := matchRules(c.Rules, o.Rules)
+		newRules := make([]*xtables.Rule, len(o.Rules))
+		used := map[int]bool{}
+		for i, r := range o.Rules {
+			if j, ok := kept[i]; ok {
+				newRules[i] = c.Rules[j]
+				used[j] = true
+				continue
+			}
+			nr := r.Clone()
+			nr.Counters = xtables.Counters{}
+			newRules[i] = nr
+			p.Added++
+			p.Diff = append(p.Diff, "+ "+cur.RuleText(c, nr, false))
+		}
+		for j, r := range c.Rules {
+			if !used[j] {
+				p.Removed++
+				p.Diff = append(p.Diff, "- "+cur.RuleText(c, r, false))
+			}
+		}
+		c.Rules = newRules
+	}
+
+	// Hooks: each desired hook present exactly once, kept where it is;
+	// missing ones go to the top of their chain in file order; hooks to
+	// an owned chain that the file no longer has are removed.
+	for _, c := range next.Chains {
+		if want.Owns(c.Name) {
+			continue
+		}
+		var hooks []*policy.Hook
+		for _, h := range want.Hooks {
+			if h.Chain == c.Name {
+				hooks = append(hooks, h)
+			}
+		}
+		found := make([]bool, len(hooks))
+		var rules []*xtables.Rule
+		for _, r := range c.Rules {
+			if !r.Target.IsStandard() || !want.Owns(r.Target.Chain) {
+				rules = append(rules, r)
+				continue
+			}
+			i := slices.IndexFunc(hooks, func(h *policy.Hook) bool { return h.Rule.SameAs(r) })
+			if i >= 0 && !found[i] {
+				found[i] = true
+				rules = append(rules, r)
+				continue
+			}
+			text := cur.RuleText(c, r, false)
+			p.HooksRemoved = append(p.HooksRemoved, text)
+			p.Diff = append(p.Diff, "- "+text)
+		}
+		var insert []*xtables.Rule
+		for i, h := range hooks {
+			if !found[i] {
+				nr := h.Rule.Clone()
+				nr.Counters = xtables.Counters{}
+				insert = append(insert, nr)
+				text := cur.RuleText(c, nr, false)
+				p.HooksInserted = append(p.HooksInserted, text)
+				p.Diff = append(p.Diff, "+ "+text+"   (inserted at the top)")
+			}
+		}
+		c.Rules = append(insert, rules...)
+	}
+	// A hook in a user chain that does not exist yet (DOCKER-USER before
+	// Docker ran) creates the chain, as iptables -N would.
+	for _, h := range want.Hooks {
+		if next.Chain(h.Chain) != nil {
+			continue
+		}
+		if slices.Contains(xtables.BuiltinNames(cur.Name), h.Chain) {
+			return nil, fmt.Errorf("%s: table %s has no built-in chain %s", h.Pos, cur.Name, h.Chain)
+		}
+		c := xtables.NewUserChain(h.Chain)
+		nr := h.Rule.Clone()
+		nr.Counters = xtables.Counters{}
+		c.Rules = []*xtables.Rule{nr}
+		next.Chains = append(next.Chains, c)
+		p.ChainsCreated = append(p.ChainsCreated, h.Chain)
+		text := cur.RuleText(c, nr, false)
+		p.HooksInserted = append(p.HooksInserted, text)
+		p.Diff = append(p.Diff, "+ -N "+h.Chain, "+ "+text)
+	}
+	// Every jump from an owned chain must land on a chain that exists.
+	for _, o := range want.Owned {
+		for i, r := range next.Chain(o.Name).Rules {
+			if t := r.Target.Chain; t != "" {
+				if c := next.Chain(t); c == nil || c.Builtin() {
+					return nil, fmt.Errorf("%s rule %d jumps to %s, which is not a user chain of the kernel's %s table", o.Name, i+1, t, cur.Name)
+				}
+			}
+		}
+	}
+	next.SortChains()
+	return p, nil
+}
+
+// matchRules pairs new rules with equal old ones, keeping order: the
+// longest common subsequence of the two lists, so that inserting or
+// deleting one rule keeps every other rule (and its counters).
+// It returns new index -> old index.
+func matchRules(old, new []*xtables.Rule) map[int]int {
+	n, m := len(new), len(old)
+	// lcs[i][j] = LCS length of new[i:], old[j:]. Owned chains are
+	// policy-sized (thousands of rules at most), so O(n*m) is fine;
+	// equal prefixes and suffixes are trimmed first to keep it cheap.
+	out := map[int]int{}
+	lo := 0
+	for lo < n && lo < m && new[lo].SameAs(old[lo]) {
+		out[lo] = lo
+		lo++
+	}
+	hiN, hiM := n, m
+	for hiN > lo && hiM > lo && new[hiN-1].SameAs(old[hiM-1]) {
+		hiN--
+		hiM--
+		out[hiN] = hiM
+	}
+	a, b := new[lo:hiN], old[lo:hiM]
+	lcs := make([][]int32, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i].SameAs(b[j]) {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i].SameAs(b[j]):
+			out[lo+i] = lo + j
+			i++
+			j++
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			i++
+		default:
+			j++
+		}
+	}
+	return out
+}

@@ -1,0 +1,148 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
+)
+
+// DefaultChain is the chain hostwall owns unless told otherwise.
+const DefaultChain = "FILTERS"
+
+// Desired is what a rules file asks hostwall to manage in one family:
+// the owned chains' rules and the hooks that reach them, per table.
+// Everything else in the file is listed in Unmanaged and never applied.
+type Desired struct {
+	Family    *xtables.Family
+	File      string
+	Tables    []*DesiredTable
+	Unmanaged []Unmanaged
+}
+
+// DesiredTable is the managed part of one table.
+type DesiredTable struct {
+	Table string
+	Owned []*OwnedChain
+	Hooks []*Hook
+	// fileTable is the whole table the file describes, for printing rules.
+	fileTable *xtables.Table
+}
+
+// OwnedChain is a chain hostwall replaces as a whole.
+type OwnedChain struct {
+	Name  string
+	Rules []*xtables.Rule
+	Pos   Pos
+}
+
+// Hook is a rule in a chain hostwall does not own that jumps or goes to
+// an owned chain (-A INPUT -j FILTERS).
+type Hook struct {
+	Chain string
+	Rule  *xtables.Rule
+	Pos   Pos
+}
+
+// Unmanaged is a line of the file hostwall does not apply.
+type Unmanaged struct {
+	Pos  Pos
+	Text string
+}
+
+// Text prints a rule of the table in save syntax.
+func (d *DesiredTable) Text(chain string, r *xtables.Rule) string {
+	c := d.fileTable.Chain(chain)
+	if c == nil {
+		c = &xtables.Chain{Name: chain, Hook: -1}
+	}
+	return d.fileTable.RuleText(c, r, false)
+}
+
+// Owns reports whether chain is owned in this table.
+func (d *DesiredTable) Owns(chain string) bool {
+	return slices.ContainsFunc(d.Owned, func(o *OwnedChain) bool { return o.Name == chain })
+}
+
+// DesiredOptions say how to read a file for hostwall apply.
+type DesiredOptions struct {
+	Family *xtables.Family
+	// Chains are the owned chains; DefaultChain when empty.
+	Chains []string
+	// Supported probes the kernel for extension revisions; nil (offline
+	// check) assumes the highest.
+	Supported func(kind ext.Kind, kernelName string, rev uint8) (bool, error)
+}
+
+// ReadDesired parses a rules file and extracts what hostwall manages.
+// Each owned chain must be declared in the file; every rule of the file
+// is validated, managed or not, so a typo anywhere is reported.
+func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error) {
+	chains := opt.Chains
+	if len(chains) == 0 {
+		chains = []string{DefaultChain}
+	}
+	file, err := Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	d := &Desired{Family: opt.Family, File: name}
+	declared := map[string]bool{}
+	for _, b := range file.Tables {
+		origins := map[*xtables.Rule]*Command{}
+		t, err := Build(b, BuildOptions{Family: opt.Family, Supported: opt.Supported, Origins: origins})
+		if err != nil {
+			return nil, err
+		}
+		dt := &DesiredTable{Table: b.Table, fileTable: t}
+		for _, decl := range b.Chains {
+			if slices.Contains(chains, decl.Name) {
+				if t.Chain(decl.Name).Builtin() {
+					return nil, errAt(decl.Pos, "%s is a built-in chain; hostwall owns only user chains", decl.Name)
+				}
+				dt.Owned = append(dt.Owned, &OwnedChain{Name: decl.Name, Rules: t.Chain(decl.Name).Rules, Pos: decl.Pos})
+				declared[decl.Name] = true
+			} else {
+				d.Unmanaged = append(d.Unmanaged, Unmanaged{decl.Pos, fmt.Sprintf(":%s %s", decl.Name, decl.Policy)})
+			}
+		}
+		for _, c := range t.Chains {
+			if dt.Owns(c.Name) {
+				continue
+			}
+			for _, r := range c.Rules {
+				if r.Target.IsStandard() && dt.Owns(r.Target.Chain) {
+					dt.Hooks = append(dt.Hooks, &Hook{Chain: c.Name, Rule: r, Pos: origins[r].Pos})
+				}
+			}
+		}
+		for i := range b.Commands {
+			cmd := &b.Commands[i]
+			if dt.Owns(cmd.Chain) || isHookCommand(cmd, dt, origins) {
+				continue
+			}
+			d.Unmanaged = append(d.Unmanaged, Unmanaged{cmd.Pos, strings.TrimSpace(cmd.Op + " " + cmd.Chain + " " + strings.Join(cmd.Args, " "))})
+		}
+		if len(dt.Owned) > 0 {
+			d.Tables = append(d.Tables, dt)
+		}
+	}
+	for _, c := range chains {
+		if !declared[c] {
+			return nil, errAt(Pos{File: name}, "owned chain %s is not declared in the file (add \":%s - [0:0]\" to its table)", c, c)
+		}
+	}
+	return d, nil
+}
+
+// isHookCommand reports whether a command added a hook rule.
+func isHookCommand(cmd *Command, dt *DesiredTable, origins map[*xtables.Rule]*Command) bool {
+	for _, h := range dt.Hooks {
+		if origins[h.Rule] == cmd {
+			return true
+		}
+	}
+	return false
+}
