@@ -199,6 +199,17 @@ func checkFixture(t *testing.T, fx fixture) {
 	if got := stripComments(nsRun(t, hwNS, nil, save, saveArgs...)); got != fx.want {
 		t.Errorf("(c) %s of hostwall's table differs from the fixture; %s", save, firstDiff(got, fx.want))
 	}
+
+	// (d) the CLI, hostwall restore -c, is a drop-in for
+	// iptables-legacy-restore -c: the same kernel bytes.
+	cliNS := netns(t)
+	fx.prepare(t, cliNS)
+	mustHostwall(t, cliNS, "restore", famFlag, "-c", fx.path)
+	for name, want := range oracleBlobs {
+		if _, got := readRaw(t, cliNS, fx.family, name); !bytes.Equal(got, want) {
+			t.Errorf("(d) hostwall restore: table %s differs from iptables-legacy-restore's at byte %d", name, diffAt(got, want))
+		}
+	}
 }
 
 func diffAt(a, b []byte) int {

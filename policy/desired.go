@@ -131,7 +131,7 @@ func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error)
 	}
 	for _, c := range chains {
 		if !declared[c] {
-			return nil, errAt(Pos{File: name}, "owned chain %s is not declared in the file (add \":%s - [0:0]\" to its table)", c, c)
+			return nil, errAt(Pos{File: name, Line: 1}, "owned chain %s is not declared in the file (add \":%s - [0:0]\" to its table)", c, c)
 		}
 	}
 	return d, nil
