@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin/hostwall
 export CGO_ENABLED := 0
 
-.PHONY: all build test unit integration lint fuzz demo clean
+.PHONY: all build test unit integration docker-test vm-test bench lint fuzz demo clean
 
 all: build
 
@@ -13,13 +13,24 @@ build:
 
 # Unit tests need no privileges; integration tests need root and the
 # iptables package (as the oracle) and fail under CI=true without them.
-test: lint unit integration fuzz
+# The real-Docker test is part of integration; vm-test boots a second
+# kernel. Benchmarks are run by hand (make bench).
+test: lint unit integration vm-test fuzz
 
 unit:
 	$(GO) test -count=1 ./xtables/... ./policy/... ./cmd/...
 
 integration:
-	$(GO) test -count=1 -timeout 20m ./integration/...
+	$(GO) test -count=1 -timeout 30m ./integration/...
+
+docker-test:
+	$(GO) test -count=1 -timeout 15m ./integration/docker/
+
+vm-test:
+	./integration/vm/run.sh
+
+bench: build
+	./integration/bench/run.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
@@ -29,7 +40,7 @@ lint:
 	  else echo "staticcheck not installed; skipped (CI installs it)"; fi
 
 # A bounded run of every fuzz target; what they find is kept in testdata/fuzz.
-FUZZTIME ?= 10s
+FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./xtables/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRule$$' -fuzztime $(FUZZTIME) ./xtables/

@@ -2,93 +2,18 @@ package integration
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/hostwall/hostwall/integration/nstest"
 
 	"github.com/hostwall/hostwall/xtables"
 )
-
-// readRaw reads a table's info and blob inside a namespace.
-func readRaw(t *testing.T, ns string, fam *xtables.Family, table string) (xtables.Info, []byte) {
-	t.Helper()
-	var info xtables.Info
-	var blob []byte
-	inNetns(t, ns, func() {
-		conn, err := xtables.Open(fam)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if info, blob, err = conn.ReadRaw(ctx, table); err != nil {
-			t.Fatal(err)
-		}
-	})
-	return info, blob
-}
-
-// withoutCounters is a table's blob with every counter zeroed: what two
-// tables with the same rules have in common whatever traffic they saw.
-func withoutCounters(t *testing.T, fam *xtables.Family, info xtables.Info, blob []byte) []byte {
-	t.Helper()
-	tbl, err := xtables.Decode(fam, info, blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range tbl.Chains {
-		c.Counters = xtables.Counters{}
-		for _, r := range c.Rules {
-			r.Counters = xtables.Counters{}
-		}
-	}
-	enc, err := xtables.Encode(tbl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enc.Blob
-}
-
-// hostwall runs the binary in a namespace and returns its output and
-// exit status.
-func hostwall(t *testing.T, ns string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, hostwallBin}, args...)...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	cmd.Env = append(os.Environ(), "XTABLES_LOCKFILE="+filepath.Join(os.TempDir(), "hwtest-"+ns+".lock"))
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("run hostwall: %v", err)
-	}
-	return o.String(), e.String(), code
-}
-
-func mustHostwall(t *testing.T, ns string, args ...string) string {
-	t.Helper()
-	out, errOut, code := hostwall(t, ns, args...)
-	if code != 0 {
-		t.Fatalf("hostwall %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
-}
 
 // recipe is the seed article's reload done with real iptables: create
 // the chain and its hooks, then feed the FILTERS lines to restore -n.
@@ -122,7 +47,7 @@ var recipeLines = regexp.MustCompile(`^(-[A-Z] FILTERS|COMMIT|\*)`)
 // bytes the article's recipe leaves, and keeps the counters the recipe
 // (iptables-legacy 1.8.9) resets. A second apply writes nothing.
 func TestApplyMatchesSeedRecipe(t *testing.T) {
-	require(t)
+	nstest.Require(t)
 	for _, rc := range recipes {
 		t.Run(rc.name, func(t *testing.T) {
 			ipt, restore, save, famFlag := rc.tools()
@@ -141,33 +66,33 @@ func TestApplyMatchesSeedRecipe(t *testing.T) {
 				}
 			}
 
-			recipeNS := netns(t)
-			nsRun(t, recipeNS, base, restore, "-c")
+			recipeNS := nstest.Netns(t)
+			nstest.Run(t, recipeNS, base, restore, "-c")
 			for _, h := range rc.hooks {
-				nsRun(t, recipeNS, nil, ipt, append([]string{"-w"}, strings.Fields(h)...)...)
+				nstest.Run(t, recipeNS, nil, ipt, append([]string{"-w"}, strings.Fields(h)...)...)
 			}
-			nsRun(t, recipeNS, filtered.Bytes(), restore, "-n")
+			nstest.Run(t, recipeNS, filtered.Bytes(), restore, "-n")
 
-			hwNS := netns(t)
-			nsRun(t, hwNS, base, restore, "-c")
-			before := stripComments(nsRun(t, hwNS, nil, save, "-c"))
-			out := mustHostwall(t, hwNS, "apply", famFlag, rc.policy)
+			hwNS := nstest.Netns(t)
+			nstest.Run(t, hwNS, base, restore, "-c")
+			before := nstest.StripComments(nstest.Run(t, hwNS, nil, save, "-c"))
+			out := nstest.MustHostwall(t, hwNS, "apply", famFlag, rc.policy)
 			if !strings.Contains(out, "written") {
 				t.Fatalf("first apply did not write:\n%s", out)
 			}
 
-			ri, rb := readRaw(t, recipeNS, rc.fam, "filter")
-			hi, hb := readRaw(t, hwNS, rc.fam, "filter")
-			if !bytes.Equal(withoutCounters(t, rc.fam, ri, rb), withoutCounters(t, rc.fam, hi, hb)) {
+			ri, rb := nstest.ReadRaw(t, recipeNS, rc.fam, "filter")
+			hi, hb := nstest.ReadRaw(t, hwNS, rc.fam, "filter")
+			if !bytes.Equal(nstest.WithoutCounters(t, rc.fam, ri, rb), nstest.WithoutCounters(t, rc.fam, hi, hb)) {
 				t.Errorf("kernel bytes after hostwall apply differ from the recipe's:\n--- recipe\n%s--- hostwall\n%s",
-					nsRun(t, recipeNS, nil, save, "-t", "filter"), nsRun(t, hwNS, nil, save, "-t", "filter"))
+					nstest.Run(t, recipeNS, nil, save, "-t", "filter"), nstest.Run(t, hwNS, nil, save, "-t", "filter"))
 			}
 
 			// Counters: every line of the recipe's result equals
 			// hostwall's, except the built-in policies, which iptables
 			// 1.8.9 resets and hostwall keeps at their old values.
-			recipeText := strings.Split(stripComments(nsRun(t, recipeNS, nil, save, "-c")), "\n")
-			hwText := strings.Split(stripComments(nsRun(t, hwNS, nil, save, "-c")), "\n")
+			recipeText := strings.Split(nstest.StripComments(nstest.Run(t, recipeNS, nil, save, "-c")), "\n")
+			hwText := strings.Split(nstest.StripComments(nstest.Run(t, hwNS, nil, save, "-c")), "\n")
 			if len(recipeText) != len(hwText) {
 				t.Fatalf("save -c: %d lines vs %d", len(recipeText), len(hwText))
 			}
@@ -191,12 +116,12 @@ func TestApplyMatchesSeedRecipe(t *testing.T) {
 			}
 
 			// Applying the same file again writes nothing at all.
-			_, blobBefore := readRaw(t, hwNS, rc.fam, "filter")
-			out = mustHostwall(t, hwNS, "apply", famFlag, rc.policy)
+			_, blobBefore := nstest.ReadRaw(t, hwNS, rc.fam, "filter")
+			out = nstest.MustHostwall(t, hwNS, "apply", famFlag, rc.policy)
 			if !strings.Contains(out, "no change, nothing written") {
 				t.Errorf("second apply: %s", out)
 			}
-			if _, blobAfter := readRaw(t, hwNS, rc.fam, "filter"); !bytes.Equal(blobBefore, blobAfter) {
+			if _, blobAfter := nstest.ReadRaw(t, hwNS, rc.fam, "filter"); !bytes.Equal(blobBefore, blobAfter) {
 				t.Error("second apply changed the kernel's table")
 			}
 		})
@@ -208,19 +133,19 @@ func TestApplyMatchesSeedRecipe(t *testing.T) {
 // gone) changes FILTERS and that hook only; every other rule and counter
 // stays, and FILTERS rules that did not change keep their counters.
 func TestApplyChangesOnlyOwned(t *testing.T) {
-	require(t)
-	ns := netns(t)
+	nstest.Require(t)
+	ns := nstest.Netns(t)
 	base, _ := os.ReadFile("testdata/base/docker.v4.rules")
-	nsRun(t, ns, base, "iptables-legacy-restore", "-c")
-	mustHostwall(t, ns, "apply", "-4", "testdata/policy/seed-docker.v4")
+	nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
+	nstest.MustHostwall(t, ns, "apply", "-4", "testdata/policy/seed-docker.v4")
 
-	nsRun(t, ns, nil, "ip", "link", "set", "lo", "up")
-	loopbackTraffic(t, ns, 3)
+	nstest.Run(t, ns, nil, "ip", "link", "set", "lo", "up")
+	nstest.LoopbackTraffic(t, ns, 3)
 	for _, c := range []string{"-N f2b-sshd", "-A f2b-sshd -j RETURN", "-I INPUT 1 -p tcp -m multiport --dports 22 -j f2b-sshd"} {
-		nsRun(t, ns, nil, "iptables-legacy", append([]string{"-w"}, strings.Fields(c)...)...)
+		nstest.Run(t, ns, nil, "iptables-legacy", append([]string{"-w"}, strings.Fields(c)...)...)
 	}
-	before := stripComments(nsRun(t, ns, nil, "iptables-legacy-save", "-c"))
-	loLine := findLine(t, before, "-A FILTERS -i lo -j ACCEPT")
+	before := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", "-c"))
+	loLine := nstest.FindLine(t, before, "-A FILTERS -i lo -j ACCEPT")
 	if strings.HasPrefix(loLine, "[0:0]") {
 		t.Fatalf("no traffic was counted: %q", loLine)
 	}
@@ -230,11 +155,11 @@ func TestApplyChangesOnlyOwned(t *testing.T) {
 	changed = strings.Replace(changed, "-A DOCKER-USER -i eth0 -j FILTERS\n", "", 1)
 	path := filepath.Join(t.TempDir(), "changed.v4")
 	os.WriteFile(path, []byte(changed), 0o644)
-	out := mustHostwall(t, ns, "apply", "-4", path)
+	out := nstest.MustHostwall(t, ns, "apply", "-4", path)
 	if !strings.Contains(out, "owned rules +1 -0, hooks +0 -1") {
 		t.Errorf("report: %s", out)
 	}
-	after := stripComments(nsRun(t, ns, nil, "iptables-legacy-save", "-c"))
+	after := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", "-c"))
 
 	// Every line that is neither FILTERS nor the removed hook is
 	// unchanged, counters included, and in the same order.
@@ -249,10 +174,10 @@ func TestApplyChangesOnlyOwned(t *testing.T) {
 		return out
 	}
 	if b, a := keep(before), keep(after); strings.Join(b, "\n") != strings.Join(a, "\n") {
-		t.Errorf("rules outside FILTERS changed: %s", firstDiff(strings.Join(a, "\n"), strings.Join(b, "\n")))
+		t.Errorf("rules outside FILTERS changed: %s", nstest.FirstDiff(strings.Join(a, "\n"), strings.Join(b, "\n")))
 	}
-	if findLine(t, after, "-A FILTERS -i lo -j ACCEPT") != loLine {
-		t.Errorf("unchanged FILTERS rule lost its counters: %q, was %q", findLine(t, after, "-A FILTERS -i lo -j ACCEPT"), loLine)
+	if nstest.FindLine(t, after, "-A FILTERS -i lo -j ACCEPT") != loLine {
+		t.Errorf("unchanged FILTERS rule lost its counters: %q, was %q", nstest.FindLine(t, after, "-A FILTERS -i lo -j ACCEPT"), loLine)
 	}
 	if strings.Contains(after, "-A DOCKER-USER -i eth0 -j FILTERS") {
 		t.Error("removed hook is still there")
@@ -267,21 +192,10 @@ func TestApplyChangesOnlyOwned(t *testing.T) {
 	}
 }
 
-func findLine(t *testing.T, text, suffix string) string {
-	t.Helper()
-	for _, l := range strings.Split(text, "\n") {
-		if strings.HasSuffix(l, suffix) {
-			return l
-		}
-	}
-	t.Fatalf("no line ending in %q in:\n%s", suffix, text)
-	return ""
-}
-
 // TestApplyBadInput: each malformed policy is refused with an error that
 // names file:line, and the kernel keeps every byte and counter.
 func TestApplyBadInput(t *testing.T) {
-	require(t)
+	nstest.Require(t)
 	good, err := os.ReadFile("testdata/policy/seed-docker.v4")
 	if err != nil {
 		t.Fatal(err)
@@ -329,12 +243,12 @@ func TestApplyBadInput(t *testing.T) {
 		"empty":         "",
 		"builtin-owned": strings.Replace(g, ":FILTERS - [0:0]", ":FILTERS ACCEPT [0:0]", 1),
 	}
-	ns := netns(t)
+	ns := nstest.Netns(t)
 	base, _ := os.ReadFile("testdata/base/docker.v4.rules")
-	nsRun(t, ns, base, "iptables-legacy-restore", "-c")
-	mustHostwall(t, ns, "apply", "-4", "testdata/policy/seed-docker.v4")
-	_, filterBefore := readRaw(t, ns, xtables.IPv4, "filter")
-	_, natBefore := readRaw(t, ns, xtables.IPv4, "nat")
+	nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
+	nstest.MustHostwall(t, ns, "apply", "-4", "testdata/policy/seed-docker.v4")
+	_, filterBefore := nstest.ReadRaw(t, ns, xtables.IPv4, "filter")
+	_, natBefore := nstest.ReadRaw(t, ns, xtables.IPv4, "nat")
 	dir := t.TempDir()
 	location := regexp.MustCompile(`[^ ]+\.v4:\d+(:\d+)?: `)
 	for name, content := range bad {
@@ -342,7 +256,7 @@ func TestApplyBadInput(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, errOut, code := hostwall(t, ns, "apply", "-4", path)
+		out, errOut, code := nstest.Hostwall(t, ns, "apply", "-4", path)
 		if code != 1 {
 			t.Errorf("%s: exit %d, want 1\n%s%s", name, code, out, errOut)
 			continue
@@ -350,11 +264,11 @@ func TestApplyBadInput(t *testing.T) {
 		if !location.MatchString(errOut) || len(errOut) > 2000 {
 			t.Errorf("%s: error does not name file:line (or is huge): %.300q", name, errOut)
 		}
-		if _, b := readRaw(t, ns, xtables.IPv4, "filter"); !bytes.Equal(b, filterBefore) {
+		if _, b := nstest.ReadRaw(t, ns, xtables.IPv4, "filter"); !bytes.Equal(b, filterBefore) {
 			t.Fatalf("%s: the filter table changed", name)
 		}
 	}
-	if _, b := readRaw(t, ns, xtables.IPv4, "nat"); !bytes.Equal(b, natBefore) {
+	if _, b := nstest.ReadRaw(t, ns, xtables.IPv4, "nat"); !bytes.Equal(b, natBefore) {
 		t.Error("the nat table changed")
 	}
 }
@@ -363,10 +277,10 @@ func TestApplyBadInput(t *testing.T) {
 // process adds and deletes rules elsewhere with iptables-legacy -w. No
 // foreign rule is lost or doubled, and FILTERS is the last policy.
 func TestApplyConcurrent(t *testing.T) {
-	require(t)
-	ns := netns(t)
+	nstest.Require(t)
+	ns := nstest.Netns(t)
 	base, _ := os.ReadFile("testdata/base/docker.v4.rules")
-	nsRun(t, ns, base, "iptables-legacy-restore", "-c")
+	nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
 	pol, _ := os.ReadFile("testdata/policy/seed-docker.v4")
 	alt := filepath.Join(t.TempDir(), "alt.v4")
 	os.WriteFile(alt, []byte(strings.Replace(string(pol), "--dport 22", "--dport 2222", 1)), 0o644)
@@ -379,7 +293,7 @@ func TestApplyConcurrent(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < applies; i++ {
-			if _, err := nsTry(ns, nil, hostwallBin, "apply", "-4", policies[i%2]); err != nil {
+			if _, err := nstest.Try(ns, nil, nstest.Bin, "apply", "-4", policies[i%2]); err != nil {
 				errs <- fmt.Errorf("apply %d: %w", i, err)
 			}
 		}
@@ -388,12 +302,12 @@ func TestApplyConcurrent(t *testing.T) {
 		defer wg.Done()
 		for i := 1; i <= foreign; i++ {
 			rule := []string{"-w", "-A", "DOCKER-ISOLATION-STAGE-2", "-s", fmt.Sprintf("10.9.0.%d/32", i), "-j", "DROP"}
-			if _, err := nsTry(ns, nil, "iptables-legacy", rule...); err != nil {
+			if _, err := nstest.Try(ns, nil, "iptables-legacy", rule...); err != nil {
 				errs <- err
 			}
 			if i%2 == 1 {
 				rule[1] = "-D"
-				if _, err := nsTry(ns, nil, "iptables-legacy", rule...); err != nil {
+				if _, err := nstest.Try(ns, nil, "iptables-legacy", rule...); err != nil {
 					errs <- err
 				}
 			}
@@ -404,7 +318,7 @@ func TestApplyConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	final := stripComments(nsRun(t, ns, nil, "iptables-legacy-save"))
+	final := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save"))
 	for i := 1; i <= foreign; i++ {
 		n := strings.Count(final, fmt.Sprintf("-s 10.9.0.%d/32 -j DROP\n", i))
 		if want := (i + 1) % 2; n != want {
@@ -412,37 +326,8 @@ func TestApplyConcurrent(t *testing.T) {
 		}
 	}
 	// The last apply used policies[(applies-1)%2]; FILTERS is exactly it.
-	out := mustHostwall(t, ns, "apply", "-4", policies[(applies-1)%2])
+	out := nstest.MustHostwall(t, ns, "apply", "-4", policies[(applies-1)%2])
 	if !strings.Contains(out, "no change") {
 		t.Errorf("FILTERS is not the last policy applied:\n%s", out)
 	}
-}
-
-// loopbackTraffic makes n TCP connections over the namespace's loopback,
-// so rules on lo count packets. Nothing leaves the namespace.
-func loopbackTraffic(t *testing.T, ns string, n int) {
-	t.Helper()
-	inNetns(t, ns, func() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		for i := 0; i < n; i++ {
-			c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Close()
-		}
-	})
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostwall/hostwall/integration/nstest"
+
 	"github.com/hostwall/hostwall/policy"
 	"github.com/hostwall/hostwall/xtables"
 	"github.com/hostwall/hostwall/xtables/ext"
@@ -47,7 +49,7 @@ func loadFixtures(t *testing.T) []fixture {
 		if strings.HasSuffix(p, ".v6.rules") {
 			fam = xtables.IPv6
 		}
-		fx := fixture{path: p, family: fam, data: data, want: stripComments(string(data))}
+		fx := fixture{path: p, family: fam, data: data, want: nstest.StripComments(string(data))}
 		for _, line := range strings.Split(string(data), "\n") {
 			if cmd, ok := strings.CutPrefix(line, "# requires: "); ok {
 				fx.requires = append(fx.requires, cmd)
@@ -68,7 +70,7 @@ func (fx *fixture) tools() (restore, save, famFlag string) {
 func (fx *fixture) prepare(t *testing.T, ns string) {
 	for _, cmd := range fx.requires {
 		f := strings.Fields(cmd)
-		nsRun(t, ns, nil, f[0], f[1:]...)
+		nstest.Run(t, ns, nil, f[0], f[1:]...)
 	}
 }
 
@@ -93,7 +95,7 @@ func (fx *fixture) tables(t *testing.T) []string {
 //	(c) a table hostwall builds from the file and writes, in a second
 //	    namespace, has the same kernel bytes and reads back as the fixture.
 func TestFixtures(t *testing.T) {
-	require(t)
+	nstest.Require(t)
 	for _, fx := range loadFixtures(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(fx.path), ".rules")+"/"+filepath.Base(filepath.Dir(fx.path)), func(t *testing.T) {
 			checkFixture(t, fx)
@@ -106,22 +108,22 @@ func checkFixture(t *testing.T, fx fixture) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	oracleNS := netns(t)
+	oracleNS := nstest.Netns(t)
 	fx.prepare(t, oracleNS)
-	nsRun(t, oracleNS, fx.data, restore, "-c")
+	nstest.Run(t, oracleNS, fx.data, restore, "-c")
 	// A fixture is written as save prints it with -c when its rules
 	// carry counters, without -c otherwise.
 	var saveArgs []string
 	if strings.Contains(fx.want, "\n[") {
 		saveArgs = []string{"-c"}
 	}
-	if got := stripComments(nsRun(t, oracleNS, nil, save, saveArgs...)); got != fx.want {
-		t.Fatalf("fixture is not in iptables-save's canonical form; %s", firstDiff(got, fx.want))
+	if got := nstest.StripComments(nstest.Run(t, oracleNS, nil, save, saveArgs...)); got != fx.want {
+		t.Fatalf("fixture is not in iptables-save's canonical form; %s", nstest.FirstDiff(got, fx.want))
 	}
 
 	// (a) decode -> encode is the identity on the kernel's bytes.
 	oracleBlobs := map[string][]byte{}
-	inNetns(t, oracleNS, func() {
+	nstest.InNetns(t, oracleNS, func() {
 		conn, err := xtables.Open(fx.family)
 		if err != nil {
 			t.Fatal(err)
@@ -152,22 +154,22 @@ func checkFixture(t *testing.T, fx fixture) {
 
 	// (b) hostwall save == iptables-legacy-save.
 	for _, args := range [][]string{{"-c"}, nil} {
-		want := stripComments(nsRun(t, oracleNS, nil, save, args...))
-		got := stripComments(nsRun(t, oracleNS, nil, hostwallBin, append([]string{"save", famFlag}, args...)...))
+		want := nstest.StripComments(nstest.Run(t, oracleNS, nil, save, args...))
+		got := nstest.StripComments(nstest.Run(t, oracleNS, nil, nstest.Bin, append([]string{"save", famFlag}, args...)...))
 		if got != want {
-			t.Errorf("(b) hostwall save %v differs from %s; %s", args, save, firstDiff(got, want))
+			t.Errorf("(b) hostwall save %v differs from %s; %s", args, save, nstest.FirstDiff(got, want))
 		}
 	}
 
 	// (c) hostwall writes the fixture; the kernel must hold what
 	// iptables-legacy-restore made of it, byte for byte.
-	hwNS := netns(t)
+	hwNS := nstest.Netns(t)
 	fx.prepare(t, hwNS)
 	file, err := policy.Parse(fx.path, fx.data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inNetns(t, hwNS, func() {
+	nstest.InNetns(t, hwNS, func() {
 		conn, err := xtables.Open(fx.family)
 		if err != nil {
 			t.Fatal(err)
@@ -196,17 +198,17 @@ func checkFixture(t *testing.T, fx fixture) {
 			}
 		}
 	})
-	if got := stripComments(nsRun(t, hwNS, nil, save, saveArgs...)); got != fx.want {
-		t.Errorf("(c) %s of hostwall's table differs from the fixture; %s", save, firstDiff(got, fx.want))
+	if got := nstest.StripComments(nstest.Run(t, hwNS, nil, save, saveArgs...)); got != fx.want {
+		t.Errorf("(c) %s of hostwall's table differs from the fixture; %s", save, nstest.FirstDiff(got, fx.want))
 	}
 
 	// (d) the CLI, hostwall restore -c, is a drop-in for
 	// iptables-legacy-restore -c: the same kernel bytes.
-	cliNS := netns(t)
+	cliNS := nstest.Netns(t)
 	fx.prepare(t, cliNS)
-	mustHostwall(t, cliNS, "restore", famFlag, "-c", fx.path)
+	nstest.MustHostwall(t, cliNS, "restore", famFlag, "-c", fx.path)
 	for name, want := range oracleBlobs {
-		if _, got := readRaw(t, cliNS, fx.family, name); !bytes.Equal(got, want) {
+		if _, got := nstest.ReadRaw(t, cliNS, fx.family, name); !bytes.Equal(got, want) {
 			t.Errorf("(d) hostwall restore: table %s differs from iptables-legacy-restore's at byte %d", name, diffAt(got, want))
 		}
 	}

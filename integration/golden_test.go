@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostwall/hostwall/integration/nstest"
+
 	"github.com/hostwall/hostwall/xtables"
 )
 
@@ -26,7 +28,7 @@ const maxGolden = 64 << 10
 // TestGolden checks that the committed golden blobs are what the kernel
 // makes of the fixtures today (run with -update to rewrite them).
 func TestGolden(t *testing.T) {
-	require(t)
+	nstest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	count := 0
@@ -35,14 +37,14 @@ func TestGolden(t *testing.T) {
 			continue
 		}
 		restore, save, _ := fx.tools()
-		ns := netns(t)
+		ns := nstest.Netns(t)
 		fx.prepare(t, ns)
-		nsRun(t, ns, fx.data, restore, "-c")
+		nstest.Run(t, ns, fx.data, restore, "-c")
 		base := strings.TrimSuffix(filepath.Base(fx.path), ".rules")
 		for _, table := range fx.tables(t) {
 			var info xtables.Info
 			var blob []byte
-			inNetns(t, ns, func() {
+			nstest.InNetns(t, ns, func() {
 				conn, err := xtables.Open(fx.family)
 				if err != nil {
 					t.Fatal(err)
@@ -56,7 +58,7 @@ func TestGolden(t *testing.T) {
 				continue
 			}
 			count++
-			text := stripComments(nsRun(t, ns, nil, save, "-c", "-t", table))
+			text := nstest.StripComments(nstest.Run(t, ns, nil, save, "-c", "-t", table))
 			bin := append(info.Marshal(), blob...)
 			stem := filepath.Join(goldenDir, base+"."+table)
 			if *update {

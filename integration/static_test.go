@@ -4,19 +4,21 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hostwall/hostwall/integration/nstest"
 )
 
 // TestStaticBinaryAlone: hostwall save works from a root directory that
 // holds nothing but the static binary (no libc, no /etc, no /proc), as
 // in a distroless image, and prints what iptables-legacy-save prints.
 func TestStaticBinaryAlone(t *testing.T) {
-	require(t)
+	nstest.Require(t)
 	for _, fx := range loadFixtures(t) {
 		if filepath.Base(fx.path) != "basic.v4.rules" || filepath.Base(filepath.Dir(fx.path)) != "fixtures" {
 			continue
 		}
 		root := t.TempDir()
-		bin, err := os.ReadFile(hostwallBin)
+		bin, err := os.ReadFile(nstest.Bin)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,18 +29,18 @@ func TestStaticBinaryAlone(t *testing.T) {
 		if len(entries) != 1 {
 			t.Fatalf("chroot holds %d entries, want only the binary", len(entries))
 		}
-		ns := netns(t)
-		nsRun(t, ns, fx.data, "iptables-legacy-restore", "-c")
+		ns := nstest.Netns(t)
+		nstest.Run(t, ns, fx.data, "iptables-legacy-restore", "-c")
 		for _, args := range [][]string{{"-t", "filter"}, {"-c", "-t", "filter"}} {
-			want := stripComments(nsRun(t, ns, nil, "iptables-legacy-save", args...))
-			got := stripComments(nsRun(t, ns, nil, "chroot", append([]string{root, "/hostwall", "save"}, args...)...))
+			want := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", args...))
+			got := nstest.StripComments(nstest.Run(t, ns, nil, "chroot", append([]string{root, "/hostwall", "save"}, args...)...))
 			if got != want {
-				t.Errorf("save %v in a bare chroot differs: %s", args, firstDiff(got, want))
+				t.Errorf("save %v in a bare chroot differs: %s", args, nstest.FirstDiff(got, want))
 			}
 		}
 		// Without /proc the tables cannot be listed without creating
 		// them: hostwall says so instead of guessing.
-		if out, err := nsTry(ns, nil, "chroot", root, "/hostwall", "save"); err == nil {
+		if out, err := nstest.Try(ns, nil, "chroot", root, "/hostwall", "save"); err == nil {
 			t.Errorf("save without -t and without /proc succeeded: %q", out)
 		}
 		return
