@@ -20,6 +20,10 @@ type Desired struct {
 	File      string
 	Tables    []*DesiredTable
 	Unmanaged []Unmanaged
+	// FileTables are all tables the file describes, by name, as
+	// iptables-restore would build them: for checks that need the
+	// unmanaged parts too (which ports a nat table publishes).
+	FileTables map[string]*xtables.Table
 }
 
 // DesiredTable is the managed part of one table.
@@ -35,7 +39,9 @@ type DesiredTable struct {
 type OwnedChain struct {
 	Name  string
 	Rules []*xtables.Rule
-	Pos   Pos
+	// RulePos is where each rule was written.
+	RulePos []Pos
+	Pos     Pos
 }
 
 // Hook is a rule in a chain hostwall does not own that jumps or goes to
@@ -45,6 +51,9 @@ type Hook struct {
 	Rule  *xtables.Rule
 	Pos   Pos
 }
+
+// FileTable is the whole table the file describes, managed or not.
+func (d *DesiredTable) FileTable() *xtables.Table { return d.fileTable }
 
 // Unmanaged is a line of the file hostwall does not apply.
 type Unmanaged struct {
@@ -88,7 +97,7 @@ func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error)
 	if err != nil {
 		return nil, err
 	}
-	d := &Desired{Family: opt.Family, File: name}
+	d := &Desired{Family: opt.Family, File: name, FileTables: map[string]*xtables.Table{}}
 	declared := map[string]bool{}
 	for _, b := range file.Tables {
 		origins := map[*xtables.Rule]*Command{}
@@ -97,12 +106,17 @@ func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error)
 			return nil, err
 		}
 		dt := &DesiredTable{Table: b.Table, fileTable: t}
+		d.FileTables[b.Table] = t
 		for _, decl := range b.Chains {
 			if slices.Contains(chains, decl.Name) {
 				if t.Chain(decl.Name).Builtin() {
 					return nil, errAt(decl.Pos, "%s is a built-in chain; hostwall owns only user chains", decl.Name)
 				}
-				dt.Owned = append(dt.Owned, &OwnedChain{Name: decl.Name, Rules: t.Chain(decl.Name).Rules, Pos: decl.Pos})
+				o := &OwnedChain{Name: decl.Name, Rules: t.Chain(decl.Name).Rules, Pos: decl.Pos}
+				for _, r := range o.Rules {
+					o.RulePos = append(o.RulePos, origins[r].Pos)
+				}
+				dt.Owned = append(dt.Owned, o)
 				declared[decl.Name] = true
 			} else {
 				d.Unmanaged = append(d.Unmanaged, Unmanaged{decl.Pos, fmt.Sprintf(":%s %s", decl.Name, decl.Policy)})

@@ -174,3 +174,6 @@ func BuiltinNames(table string) []string {
 	}
 	return out
 }
+
+// NativeEndian is the byte order of the kernel's host-order fields.
+var NativeEndian = ne

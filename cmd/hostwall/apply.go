@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,8 +110,28 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 		printUnmanaged(stdout, d)
+		// Offline, the file's own nat table is all there is to learn
+		// the published ports from.
+		for _, dt := range d.Tables {
+			warn(stderr, engine.PublishedPortWarnings(dt, d.FileTables["nat"]))
+		}
 	}
 	return nil
+}
+
+func warn(w io.Writer, warnings []string) {
+	for _, s := range warnings {
+		fmt.Fprintf(w, "hostwall: warning: %s\n", s)
+	}
+}
+
+// kernelNat reads the family's nat table if it exists (never creating it).
+func kernelNat(ctx context.Context, conn *xtables.Conn) (*xtables.Table, error) {
+	names, err := xtables.TableNames(conn.Family())
+	if err != nil || !slices.Contains(names, "nat") {
+		return nil, err
+	}
+	return conn.Read(ctx, "nat")
 }
 
 func printUnmanaged(w io.Writer, d *policy.Desired) {
@@ -178,6 +199,13 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		jobs[len(jobs)-1].desired = d
+		nat, err := kernelNat(ctx, conn)
+		if err != nil && !errors.Is(err, xtables.ErrNoProc) {
+			return err
+		}
+		for _, dt := range d.Tables {
+			warn(stderr, engine.PublishedPortWarnings(dt, nat))
+		}
 	}
 	var failed error
 	for _, j := range jobs {
