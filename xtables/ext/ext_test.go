@@ -124,3 +124,23 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSave: no payload, however malformed, panics an extension's Save;
+// it prints or it returns an error.
+func FuzzSave(f *testing.F) {
+	all := All()
+	f.Add(uint16(0), []byte{0})
+	f.Add(uint16(7), make([]byte, 64))
+	f.Fuzz(func(t *testing.T, which uint16, seed []byte) {
+		e := all[int(which)%len(all)]
+		data := make([]byte, e.PayloadSize())
+		for i := range data {
+			if len(seed) > 0 {
+				data[i] = seed[i%len(seed)] ^ byte(i*int(which))
+			}
+		}
+		for _, fam := range []Family{IPv4, IPv6} {
+			_, _, _ = SaveText(e, RuleInfo{Family: fam, Proto: uint16(which)}, data)
+		}
+	})
+}

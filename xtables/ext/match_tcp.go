@@ -150,6 +150,11 @@ func formatTCPFlags(b *strings.Builder, flags uint8) {
 
 func saveTCP(b *strings.Builder, _ RuleInfo, data []byte) error {
 	inv := data[11]
+	if (data[9]|data[10])&^0x3f != 0 {
+		// iptables has no name for ECE and CWR and would loop past its
+		// flag table; no rule iptables writes has them.
+		return fmt.Errorf("TCP flags %#x/%#x beyond FIN..URG", data[9], data[10])
+	}
 	savePorts(b, "sport", NE.Uint16(data[0:]), NE.Uint16(data[2:]), inv&tcpInvSrcPort != 0)
 	savePorts(b, "dport", NE.Uint16(data[4:]), NE.Uint16(data[6:]), inv&tcpInvDstPort != 0)
 	if data[8] != 0 || inv&tcpInvOption != 0 {
