@@ -10,56 +10,6 @@ import (
 // Helpers shared by the "basic" group of matches (udp, multiport, icmp,
 // icmp6, addrtype, sctp, iprange, mac, pkttype, length).
 
-// basicStrtoul reads a number at the start of s the way xtables_strtoul does
-// when it is given an end pointer: strtoumax with base 0 (0x hex, leading
-// 0 octal, else decimal), a leading minus refused, the value within
-// [0, max]. It returns the value and the unread rest of s; ok is false when
-// no digit was read or the value is out of range.
-func basicStrtoul(s string, max uint64) (v uint64, rest string, ok bool) {
-	i := 0
-	if i < len(s) && s[i] == '+' {
-		i++
-	}
-	base := uint64(10)
-	if i < len(s) && s[i] == '0' {
-		base = 8
-		// "0x" only counts as a prefix when a hex digit follows;
-		// otherwise strtoumax reads the "0" alone.
-		if i+2 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X') && basicHexDigit(s[i+2]) >= 0 {
-			base = 16
-			i += 2
-		}
-	}
-	start := i
-	for i < len(s) {
-		d := basicHexDigit(s[i])
-		if d < 0 || uint64(d) >= base {
-			break
-		}
-		if v > (^uint64(0)-uint64(d))/base {
-			return 0, s, false
-		}
-		v = v*base + uint64(d)
-		i++
-	}
-	if i == start || v > max {
-		return 0, s, false
-	}
-	return v, s[i:], true
-}
-
-func basicHexDigit(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
-}
-
 // basicServicePort reads one port of an XTTYPE_PORT(RC) option: iptables
 // resolves it with getaddrinfo(NULL, name), which takes decimal digits (no
 // hex or octal, unlike xtables_parse_port) or a service name of any
@@ -125,7 +75,7 @@ func basicUint16RC(s string) (lo, hi uint16, n int, err error) {
 			}
 		} else {
 			var ok bool
-			v, rest, ok = basicStrtoul(rest, 65535)
+			v, rest, ok = StrtoulRange(rest, 0, 65535)
 			if !ok {
 				return 0, 0, 0, fmt.Errorf("bad value near %q, or out of range (0-65535)", rest)
 			}
@@ -204,13 +154,13 @@ func basicParseICMP(names []icmpName, what, s string) (typ, codeMin, codeMax uin
 	}
 	// parse_range: "n" or "n:m", each 0-255.
 	parseRange := func(s string) (lo, hi uint64, rest string, ok bool) {
-		lo, rest, ok = basicStrtoul(s, 255)
+		lo, rest, ok = StrtoulRange(s, 0, 255)
 		if !ok {
 			return 0, 0, s, false
 		}
 		hi = lo
 		if rest != "" && rest[0] == ':' {
-			hi, rest, ok = basicStrtoul(rest[1:], 255)
+			hi, rest, ok = StrtoulRange(rest[1:], 0, 255)
 		}
 		return lo, hi, rest, ok
 	}

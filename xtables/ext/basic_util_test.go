@@ -29,7 +29,7 @@ func TestBasicStrtoul(t *testing.T) {
 		{"", 0, "", false}, {"-1", 0, "", false}, {"x", 0, "", false}, {"256", 0, "", false},
 		{"99999999999999999999999", 0, "", false},
 	} {
-		v, rest, ok := basicStrtoul(c.in, 255)
+		v, rest, ok := StrtoulRange(c.in, 0, 255)
 		if ok != c.ok || (ok && (v != c.v || rest != c.rest)) {
 			t.Errorf("basicStrtoul(%q) = %d, %q, %v; want %d, %q, %v", c.in, v, rest, ok, c.v, c.rest, c.ok)
 		}

@@ -112,14 +112,14 @@ func sfStrtoumax(s string) (v uint64, rest string, ok bool) {
 	}
 	base := uint64(10)
 	switch {
-	case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X") && sfHexDigit(p[2]) >= 0:
+	case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X") && HexDigit(p[2]) >= 0:
 		base, p = 16, p[2:]
 	case len(p) > 0 && p[0] == '0':
 		base = 8
 	}
 	n := 0
 	for ; n < len(p); n++ {
-		d := sfHexDigit(p[n])
+		d := HexDigit(p[n])
 		if d < 0 || uint64(d) >= base {
 			break
 		}
@@ -132,18 +132,6 @@ func sfStrtoumax(s string) (v uint64, rest string, ok bool) {
 		return 0, s, false
 	}
 	return v, p[n:], true
-}
-
-func sfHexDigit(c byte) int {
-	switch {
-	case c >= '0' && c <= '9':
-		return int(c - '0')
-	case c >= 'a' && c <= 'f':
-		return int(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return int(c-'A') + 10
-	}
-	return -1
 }
 
 // hlFactor is get_factor: a k or m suffix multiplies by 1024 or 1048576.

@@ -52,7 +52,7 @@ func parseMAC(dst []byte, s string) error {
 		}
 		var v byte
 		for j := 0; j < len(g); j++ {
-			d := basicHexDigit(g[j])
+			d := HexDigit(g[j])
 			if d < 0 {
 				return fmt.Errorf("invalid MAC address %q", s)
 			}

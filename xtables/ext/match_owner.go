@@ -70,7 +70,7 @@ func ownerID(o OptionValue, file string) (uint32, bool) {
 	if id, ok := metaLookupID(file, o.Arg()); ok {
 		return id, true
 	}
-	v, rest, ok := metaStrtoul(o.Arg())
+	v, rest, ok := Strtoul(o.Arg())
 	if !ok || rest != "" || v > ownerMaxID {
 		return 0, false
 	}
@@ -83,13 +83,13 @@ func ownerRange(in *ParseInput, o OptionValue, file string) (from, to uint32, er
 		return id, id, nil
 	}
 	bad := in.Errorf(o, "bad value %q: not a known name, an id or an id range (0-%d)", o.Arg(), uint32(ownerMaxID))
-	lo, rest, ok := metaStrtoul(o.Arg())
+	lo, rest, ok := Strtoul(o.Arg())
 	if !ok || lo > ownerMaxID {
 		return 0, 0, bad
 	}
 	hi := lo
 	if rest != "" && (rest[0] == '-' || rest[0] == ':') {
-		if hi, rest, ok = metaStrtoul(rest[1:]); !ok || hi > ownerMaxID {
+		if hi, rest, ok = Strtoul(rest[1:]); !ok || hi > ownerMaxID {
 			return 0, 0, bad
 		}
 	}

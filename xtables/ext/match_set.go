@@ -133,7 +133,7 @@ func parseSet(in *ParseInput) ([]byte, error) {
 			if counters[i] != setCounterNone {
 				return nil, in.Errorf(o, "only one of the --%s-[eq|lt|gt] is allowed", what)
 			}
-			v, rest, ok := metaStrtoul(o.Arg())
+			v, rest, ok := Strtoul(o.Arg())
 			if !ok || rest != "" {
 				return nil, in.Errorf(o, "cannot parse %q as a counter value", o.Arg())
 			}

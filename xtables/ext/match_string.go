@@ -190,9 +190,8 @@ func stringHex(s string) ([]byte, error) {
 			if i+2 >= len(s) {
 				return nil, fmt.Errorf("invalid hex block (no closing |)")
 			}
-			hi, ok1 := pgDigit(s[i], 16)
-			lo, ok2 := pgDigit(s[i+1], 16)
-			if !ok1 || !ok2 {
+			hi, lo := HexDigit(s[i]), HexDigit(s[i+1])
+			if hi < 0 || lo < 0 {
 				return nil, fmt.Errorf("invalid hex char in %q", s[i:i+2])
 			}
 			pat = append(pat, byte(hi<<4|lo))

@@ -117,7 +117,7 @@ func parseTime(in *ParseInput) ([]byte, error) {
 // timeNumber reads one date or time component as strtoul(s, &e, 10)
 // into an unsigned int: no digits reads as 0.
 func timeNumber(s string) (uint32, string) {
-	v, rest, _, overflow := pgStrtoul(s, 10)
+	v, rest, _, overflow := CStrtoul(s, 10)
 	if overflow {
 		v = math.MaxUint64
 	}
@@ -197,7 +197,7 @@ func timeSegments(arg string, width int) []string {
 func timeParseMonthdays(arg string) (uint32, error) {
 	var mask uint32
 	for _, day := range timeSegments(arg, 2) {
-		v, rest, _, _ := pgStrtoul(day, 0)
+		v, rest, _, _ := CStrtoul(day, 0)
 		if rest != "" || uint32(v) > 31 {
 			return 0, fmt.Errorf("%s is not a valid day for --monthdays", day)
 		}
@@ -211,7 +211,7 @@ func timeParseMonthdays(arg string) (uint32, error) {
 func timeParseWeekdays(arg string) (uint32, error) {
 	var mask uint32
 	for _, day := range timeSegments(arg, 3) {
-		if v, rest, _, _ := pgStrtoul(day, 0); rest == "" {
+		if v, rest, _, _ := CStrtoul(day, 0); rest == "" {
 			if uint32(v) == 0 {
 				return 0, fmt.Errorf("no, the week does NOT begin with Sunday (use 1-7 or Mon-Sun)")
 			}

@@ -87,10 +87,10 @@ func tosMatchOption(in *ParseInput, symMask uint8) (value, mask, inv uint8, err 
 
 // tosMatchValue is xtopt_parse_tosmask: a number first, then a name.
 func tosMatchValue(s string, symMask uint8) (value, mask uint8, err error) {
-	if v, rest, ok := metaStrtoul(s); ok && v <= 0xff {
+	if v, rest, ok := Strtoul(s); ok && v <= 0xff {
 		value, mask = uint8(v), 0xff
 		if rest != "" && rest[0] == '/' {
-			m, r, ok := metaStrtoul(rest[1:])
+			m, r, ok := Strtoul(rest[1:])
 			if !ok || m > 0xff {
 				return 0, 0, fmt.Errorf("illegal value %q", s)
 			}

@@ -65,12 +65,12 @@ func u32Compile(arg string, data []byte) error {
 	pos := 0
 	test := func() []byte { return data[ntest*u32TestSize:] }
 	skipSpace := func() {
-		for pos < len(arg) && pgIsSpace(arg[pos]) {
+		for pos < len(arg) && strings.IndexByte(" \t\n\v\f\r", arg[pos]) >= 0 {
 			pos++
 		}
 	}
 	number := func() (uint32, error) {
-		v, rest, ok := pgXtStrtoul(arg[pos:], 0, 0xffffffff)
+		v, rest, ok := StrtoulRange(arg[pos:], 0, 0xffffffff)
 		if !ok {
 			return 0, fmt.Errorf("at char %d: not a number or out of range", pos)
 		}

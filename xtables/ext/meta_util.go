@@ -6,65 +6,10 @@ package ext
 import (
 	"bufio"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 	"strings"
 )
-
-// metaStrtoul reads an unsigned number at the start of s the way
-// xtables_strtoul with an end pointer does: leading blanks and a '+' are
-// skipped, a '-' is refused, the base follows the C prefix (0x hex, 0
-// octal, else decimal), and the number stops at the first character that
-// is not a digit of its base. ok is false when no digit was read or the
-// value overflows 64 bits. Options such as "100-200" (owner) or
-// "0x10/0x3f" (tos) are split by what follows the number, so a plain
-// full-string parse cannot serve them.
-func metaStrtoul(s string) (v uint64, rest string, ok bool) {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
-		i++
-	}
-	if i < len(s) && s[i] == '-' {
-		return 0, s, false
-	}
-	if i < len(s) && s[i] == '+' {
-		i++
-	}
-	base := uint64(10)
-	switch {
-	case i+2 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x' && metaDigit(s[i+2]) < 16:
-		base = 16
-		i += 2
-	case i < len(s) && s[i] == '0':
-		base = 8
-	}
-	start, overflow := i, false
-	for ; i < len(s); i++ {
-		d := metaDigit(s[i])
-		if d >= base {
-			break
-		}
-		if v > (math.MaxUint64-d)/base {
-			overflow = true
-		}
-		v = v*base + d
-	}
-	if i == start || overflow {
-		return 0, s, false
-	}
-	return v, s[i:], true
-}
-
-func metaDigit(c byte) uint64 {
-	switch {
-	case c >= '0' && c <= '9':
-		return uint64(c - '0')
-	case c|0x20 >= 'a' && c|0x20 <= 'z':
-		return uint64(c|0x20-'a') + 10
-	}
-	return 99
-}
 
 // metaSeen tracks which options of one extension were given, for the
 // "can only be used once" and "cannot be used together" checks that

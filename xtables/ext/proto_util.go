@@ -11,97 +11,10 @@ import (
 	"strings"
 )
 
-// pgIsSpace is C isspace in the C locale.
-func pgIsSpace(c byte) bool {
-	return c == ' ' || (c >= '\t' && c <= '\r')
-}
-
-func pgDigit(c byte, base int) (int, bool) {
-	var d int
-	switch {
-	case c >= '0' && c <= '9':
-		d = int(c - '0')
-	case c >= 'a' && c <= 'z':
-		d = int(c-'a') + 10
-	case c >= 'A' && c <= 'Z':
-		d = int(c-'A') + 10
-	default:
-		return 0, false
-	}
-	return d, d < base
-}
-
-// pgStrtoul reads a number at the start of s as C strtoumax does: white
-// space, an optional sign, then digits in base (0 picks 0x hex, leading-0
-// octal or decimal). It returns the unread rest; ok is false when no digit
-// was read (rest is then s). An overflow saturates and sets overflow, as
-// ERANGE would. A '-' negates modulo 2^64, as C does.
-func pgStrtoul(s string, base int) (v uint64, rest string, ok, overflow bool) {
-	i := 0
-	for i < len(s) && pgIsSpace(s[i]) {
-		i++
-	}
-	neg := false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
-	if (base == 0 || base == 16) && i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') {
-		if _, isHex := pgDigit(s[i+2], 16); isHex {
-			base = 16
-			i += 2
-		}
-	}
-	if base == 0 {
-		base = 10
-		if i < len(s) && s[i] == '0' {
-			base = 8
-		}
-	}
-	start := i
-	for i < len(s) {
-		d, valid := pgDigit(s[i], base)
-		if !valid {
-			break
-		}
-		if !overflow {
-			if v > (math.MaxUint64-uint64(d))/uint64(base) {
-				overflow = true
-				v = math.MaxUint64
-			} else {
-				v = v*uint64(base) + uint64(d)
-			}
-		}
-		i++
-	}
-	if i == start {
-		return 0, s, false, false
-	}
-	if neg && !overflow {
-		v = -v
-	}
-	return v, s[i:], true, overflow
-}
-
-// pgXtStrtoul is xtables_strtoul with an end pointer: a number in
-// [min, max] (max 0 meaning no limit) at the start of s, leading '-'
-// refused.
-func pgXtStrtoul(s string, min, max uint64) (uint64, string, bool) {
-	t := strings.TrimLeft(s, " \t\n\v\f\r")
-	if strings.HasPrefix(t, "-") {
-		return 0, s, false
-	}
-	v, rest, ok, overflow := pgStrtoul(s, 0)
-	if !ok || overflow || v < min || (max != 0 && v > max) {
-		return 0, rest, false
-	}
-	return v, rest, true
-}
-
 // pgUint parses a whole argument as xtables_strtoul without end pointer
 // (XTTYPE_UINT8/16/32) does.
 func pgUint(s string, max uint64) (uint64, error) {
-	v, rest, ok := pgXtStrtoul(s, 0, max)
+	v, rest, ok := StrtoulRange(s, 0, max)
 	if !ok || rest != "" {
 		return 0, fmt.Errorf("bad value %q, or out of range (0-%d)", s, max)
 	}
@@ -126,7 +39,7 @@ func pgRange(s string, max uint64) (lo, hi uint64, single bool, err error) {
 			}
 		} else {
 			var ok bool
-			v, rest, ok = pgXtStrtoul(arg, 0, max)
+			v, rest, ok = StrtoulRange(arg, 0, max)
 			if !ok {
 				return 0, 0, false, fmt.Errorf("bad value near %q, or out of range (0-%d)", arg, max)
 			}
@@ -320,7 +233,7 @@ func pgParseOpts(in *ParseInput, name string) ([]byte, error) {
 // Numbers are read by strtoul and cut to 8 bits, as iptables does.
 func pgParseOptList(arg string) ([]uint16, error) {
 	num := func(s, what string) (uint16, error) {
-		v, rest, ok, overflow := pgStrtoul(s, 0)
+		v, rest, ok, overflow := CStrtoul(s, 0)
 		switch {
 		case !ok:
 			return 0, fmt.Errorf("no valid digits in %s %q", what, s)

@@ -133,9 +133,9 @@ func TestPgStrtoul(t *testing.T) {
 		{"x", 0, 0, "x", false, false},
 		{"99999999999999999999999", 10, 1<<64 - 1, "", true, true},
 	} {
-		v, rest, ok, over := pgStrtoul(c.in, c.base)
+		v, rest, ok, over := CStrtoul(c.in, c.base)
 		if v != c.v || rest != c.rest || ok != c.ok || over != c.over {
-			t.Errorf("pgStrtoul(%q, %d) = %d, %q, %v, %v; want %d, %q, %v, %v", c.in, c.base, v, rest, ok, over, c.v, c.rest, c.ok, c.over)
+			t.Errorf("CStrtoul(%q, %d) = %d, %q, %v, %v; want %d, %q, %v, %v", c.in, c.base, v, rest, ok, over, c.v, c.rest, c.ok, c.over)
 		}
 	}
 }

@@ -107,10 +107,10 @@ func parseTOSTarget(in *ParseInput) ([]byte, error) {
 // then defaults to 0xff) or one of the symbolic names (case ignored),
 // which get symbolMask.
 func tosValueMask(s string, symbolMask uint8) (value, mask uint8, err error) {
-	if v, rest, ok := t2Strtoul(s); ok && v <= 255 {
+	if v, rest, ok := Strtoul(s); ok && v <= 255 {
 		value, mask = uint8(v), 0xff
 		if rest != "" && rest[0] == '/' {
-			m, mrest, ok := t2Strtoul(rest[1:])
+			m, mrest, ok := Strtoul(rest[1:])
 			if !ok || m > 255 {
 				return 0, 0, fmt.Errorf("illegal value %q", s)
 			}

@@ -12,62 +12,10 @@ import (
 // TCPMSS, SYNPROXY, CHECKSUM, DSCP, TOS, TTL, HL). Names carry a t2 or nat
 // prefix so they cannot collide with other groups' helpers in the package.
 
-// t2Strtoul reads the number at the start of s the way C's
-// strtoumax(s, &end, 0) does, which is what xtables_strtoul builds on:
-// leading white space and a '+' are skipped, "0x" selects hex and a
-// leading 0 octal. It returns the value, the unread rest, and ok=false
-// when no digit was read, the text starts with '-', or the value does not
-// fit in 64 bits (ERANGE).
-func t2Strtoul(s string) (v uint64, rest string, ok bool) {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
-		i++
-	}
-	if i < len(s) && s[i] == '-' {
-		return 0, s, false
-	}
-	if i < len(s) && s[i] == '+' {
-		i++
-	}
-	base := uint64(10)
-	if i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && t2Digit(s[i+2]) < 16 {
-		base, i = 16, i+2
-	} else if i < len(s) && s[i] == '0' {
-		base = 8
-	}
-	start, overflow := i, false
-	for ; i < len(s); i++ {
-		d := t2Digit(s[i])
-		if d >= base {
-			break
-		}
-		if v > (^uint64(0)-d)/base {
-			overflow = true
-		}
-		v = v*base + d
-	}
-	if i == start {
-		return 0, s, false
-	}
-	return v, s[i:], !overflow
-}
-
-func t2Digit(c byte) uint64 {
-	switch {
-	case c >= '0' && c <= '9':
-		return uint64(c - '0')
-	case c >= 'a' && c <= 'z':
-		return uint64(c-'a') + 10
-	case c >= 'A' && c <= 'Z':
-		return uint64(c-'A') + 10
-	}
-	return 99
-}
-
 // t2ParseUint is xtables_strtoul with no end pointer: the whole string
 // must be one number within [min, max].
 func t2ParseUint(s string, min, max uint64) (uint64, bool) {
-	v, rest, ok := t2Strtoul(s)
+	v, rest, ok := Strtoul(s)
 	return v, ok && rest == "" && v >= min && v <= max
 }
 
@@ -177,7 +125,7 @@ func natPortOK(proto uint16) bool {
 // name from /etc/services (any protocol, as getservbyname(name, NULL)).
 // It returns the port and the unread rest; a service name eats all of s.
 func natPort(s string, min uint64) (uint16, string, bool) {
-	if v, rest, ok := t2Strtoul(s); ok && v >= min && v <= 65535 {
+	if v, rest, ok := Strtoul(s); ok && v >= min && v <= 65535 {
 		return uint16(v), rest, true
 	}
 	if p, ok := lookupService(s, ""); ok {
@@ -208,7 +156,7 @@ func (r *natRange) parsePorts(s string, portOK bool) error {
 	}
 	// A range: no service names for its upper end.
 	hiText := rest[1:]
-	hi64, rest, ok := t2Strtoul(hiText)
+	hi64, rest, ok := Strtoul(hiText)
 	if !ok || hi64 > 65535 {
 		return fmt.Errorf("port %q not valid", hiText)
 	}
@@ -532,7 +480,7 @@ func registerNAT(t natTarget) {
 // t2MarkMask parses XTTYPE_MARKMASK32 "value[/mask]" as
 // xtables_parse_val_mask does; the mask defaults to 0xffffffff.
 func t2MarkMask(s string) (value, mask uint32, ok bool) {
-	v, rest, ok := t2Strtoul(s)
+	v, rest, ok := Strtoul(s)
 	if !ok || v > 0xffffffff {
 		return 0, 0, false
 	}

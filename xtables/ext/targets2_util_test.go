@@ -63,9 +63,9 @@ func TestT2Strtoul(t *testing.T) {
 		{"", 0, "", false},
 		{"99999999999999999999", 0, "", false},
 	} {
-		v, rest, ok := t2Strtoul(c.in)
+		v, rest, ok := Strtoul(c.in)
 		if ok != c.ok || (ok && (v != c.v || rest != c.rest)) {
-			t.Errorf("t2Strtoul(%q) = %d, %q, %v; want %d, %q, %v", c.in, v, rest, ok, c.v, c.rest, c.ok)
+			t.Errorf("Strtoul(%q) = %d, %q, %v; want %d, %q, %v", c.in, v, rest, ok, c.v, c.rest, c.ok)
 		}
 	}
 }

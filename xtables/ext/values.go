@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"strconv"
@@ -72,6 +73,94 @@ func ParseUint(s string, min, max uint64) (uint64, error) {
 		return 0, fmt.Errorf("%s is out of range (%d-%d)", s, min, max)
 	}
 	return v, nil
+}
+
+// CStrtoul reads a number at the start of s as C's strtoumax(s, &end,
+// base) does: white space, an optional sign, then digits in base (0
+// picks 0x hex, leading-0 octal or decimal; "0x" counts only when a hex
+// digit follows). It returns the unread rest; ok is false when no digit
+// was read (rest is then s). An overflow saturates and sets overflow, as
+// ERANGE would; a '-' negates modulo 2^64, as C does. iptables' option
+// parsers are built on it, and hostwall must accept what they accept.
+func CStrtoul(s string, base int) (v uint64, rest string, ok, overflow bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')) {
+		i++
+	}
+	neg := false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if (base == 0 || base == 16) && i+2 < len(s) && s[i] == '0' && (s[i+1] == 'x' || s[i+1] == 'X') && HexDigit(s[i+2]) >= 0 {
+		base = 16
+		i += 2
+	}
+	if base == 0 {
+		base = 10
+		if i < len(s) && s[i] == '0' {
+			base = 8
+		}
+	}
+	start := i
+	for ; i < len(s); i++ {
+		d := digitValue(s[i])
+		if d < 0 || d >= base {
+			break
+		}
+		if !overflow {
+			if v > (math.MaxUint64-uint64(d))/uint64(base) {
+				overflow, v = true, math.MaxUint64
+			} else {
+				v = v*uint64(base) + uint64(d)
+			}
+		}
+	}
+	if i == start {
+		return 0, s, false, false
+	}
+	if neg && !overflow {
+		v = -v
+	}
+	return v, s[i:], true, overflow
+}
+
+// StrtoulRange is xtables_strtoul with an end pointer: a number in
+// [min, max] (max 0 meaning no limit) at the start of s, base 0, a
+// leading '-' refused, overflow an error. It returns the unread rest.
+func StrtoulRange(s string, min, max uint64) (uint64, string, bool) {
+	if strings.HasPrefix(strings.TrimLeft(s, " \t\n\v\f\r"), "-") {
+		return 0, s, false
+	}
+	v, rest, ok, overflow := CStrtoul(s, 0)
+	if !ok || overflow || v < min || (max != 0 && v > max) {
+		return 0, rest, false
+	}
+	return v, rest, true
+}
+
+// Strtoul is StrtoulRange without bounds.
+func Strtoul(s string) (uint64, string, bool) { return StrtoulRange(s, 0, 0) }
+
+// HexDigit is the value of a hex digit, or -1.
+func HexDigit(c byte) int {
+	if d := digitValue(c); d < 16 {
+		return d
+	}
+	return -1
+}
+
+// digitValue is the value of c as a digit of any base up to 36, or -1.
+func digitValue(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'Z':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 // ParsePort parses a port number or a service name from /etc/services
