@@ -85,6 +85,7 @@ func Netns(t *testing.T) string {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 			t.Errorf("ip netns del %s: %v\n%s", name, err, out)
 		}
+		os.Remove(filepath.Join(os.TempDir(), "hwtest-"+name+".lock"))
 	})
 	return name
 }
