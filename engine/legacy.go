@@ -44,12 +44,19 @@ func (l *Legacy) Apply(ctx context.Context, d *policy.Desired, opt Options) (*Re
 		}
 		defer lock.Release()
 	}
-	existing, err := xtables.TableNames(d.Family)
-	if err != nil {
-		return nil, err
+	// Only a dry run must know which tables exist, since reading one that
+	// does not would create it; a write creates it anyway. So apply needs
+	// no /proc (a bare chroot) and no read access to it (a network
+	// namespace made with its user namespace).
+	var existing []string
+	if opt.DryRun {
+		var err error
+		if existing, err = xtables.TableNames(d.Family); err != nil {
+			return nil, err
+		}
 	}
 	for _, dt := range d.Tables {
-		tr, err := l.applyTable(ctx, dt, slices.Contains(existing, dt.Table), opt)
+		tr, err := l.applyTable(ctx, dt, !opt.DryRun || slices.Contains(existing, dt.Table), opt)
 		if err != nil {
 			return rep, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
 		}
@@ -88,7 +95,7 @@ func (l *Legacy) applyTable(ctx context.Context, dt *policy.DesiredTable, exists
 		if !plan.Changed() || opt.DryRun {
 			return tr, nil
 		}
-		kept, err := l.replace(cur, plan.Next, info.NumEntries)
+		enc, kept, err := l.replace(cur, plan.Next, info.NumEntries)
 		if errors.Is(err, unix.EAGAIN) && tr.Attempts < maxAttempts {
 			continue // another writer got in: read again and plan again
 		}
@@ -96,45 +103,31 @@ func (l *Legacy) applyTable(ctx context.Context, dt *policy.DesiredTable, exists
 			return nil, err
 		}
 		tr.Written, tr.CountersKept = true, kept
-		return tr, l.verify(ctx, plan.Next)
+		return tr, l.verify(ctx, plan.Next, enc)
 	}
 }
 
 // replace writes next over cur with one SET_REPLACE and then gives every
 // surviving entry the counters its old entry had at the moment of the
-// swap, with one SET_ADD_COUNTERS.
-func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (int, error) {
-	oldEnc, err := xtables.Encode(cur)
+// swap, with one SET_ADD_COUNTERS. It returns what it wrote.
+func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (*xtables.Encoded, int, error) {
+	oldLayout, err := xtables.Layout(cur)
 	if err != nil {
-		return 0, fmt.Errorf("encode current table: %w", err)
+		return nil, 0, fmt.Errorf("encode current table: %w", err)
 	}
 	newEnc, err := xtables.Encode(next)
 	if err != nil {
-		return 0, fmt.Errorf("encode new table: %w", err)
+		return nil, 0, fmt.Errorf("encode new table: %w", err)
 	}
-	oldRule := map[*xtables.Rule]int{}
-	oldFoot := map[string]int{}
-	for i := range oldEnc.Rules {
-		if r := oldEnc.Rules[i]; r != nil {
-			oldRule[r] = i
-		} else if c := oldEnc.Feet[i]; c != nil {
-			oldFoot[c.Name] = i
-		}
-	}
+	from := oldIndexes(oldLayout, newEnc)
 	swapped, err := l.Conn.Replace(newEnc, numRead)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	add := make([]xtables.Counters, len(newEnc.Rules))
 	kept := 0
-	for j := range newEnc.Rules {
-		i, ok := -1, false
-		if r := newEnc.Rules[j]; r != nil {
-			i, ok = oldRule[r]
-		} else if c := newEnc.Feet[j]; c != nil {
-			i, ok = oldFoot[c.Name]
-		}
-		if ok && i < len(swapped) {
+	for j, i := range from {
+		if i >= 0 && i < len(swapped) {
 			add[j] = swapped[i]
 			if add[j] != (xtables.Counters{}) {
 				kept++
@@ -142,20 +135,97 @@ func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (int, error) 
 		}
 	}
 	if kept == 0 {
-		return 0, nil
+		return newEnc, 0, nil
 	}
 	if err := l.Conn.AddCounters(next.Name, add); err != nil {
 		// The new table is in place; only counters were lost.
-		return 0, fmt.Errorf("table written, but carrying counters over failed: %w", err)
+		return newEnc, 0, fmt.Errorf("table written, but carrying counters over failed: %w", err)
 	}
-	return kept, nil
+	return newEnc, kept, nil
 }
 
-// verify reads the table back and requires it to be what was written.
-func (l *Legacy) verify(ctx context.Context, want *xtables.Table) error {
-	got, err := l.Conn.Read(ctx, want.Name)
+// oldIndexes maps each entry of the new table to the entry of the old one
+// whose counters it keeps (-1 for none): a rule to the entry of the same
+// *Rule, a chain's foot to the foot of the chain of the same name.
+//
+// A rule is looked up by identity. The old table is decoded, so each of
+// its *Rule values is at one entry; most chains are copied from it whole,
+// and their entries map one to one without a lookup.
+func oldIndexes(old *xtables.Encoded, enc *xtables.Encoded) []int {
+	from := make([]int, len(enc.Rules))
+	type span struct{ head, foot int } // a chain's first rule entry and its foot, in old
+	oldChain := map[string]span{}
+	start := 0
+	for i := range old.Rules {
+		if c := old.Feet[i]; c != nil {
+			oldChain[c.Name] = span{start, i}
+		}
+		if old.Rules[i] == nil {
+			start = i + 1 // after a head or a foot
+		}
+	}
+	// First the chains copied whole; what remains is looked up by
+	// identity in one pass over the old rules.
+	want := map[*xtables.Rule][]int{}
+	start = 0
+	for j := range enc.Rules {
+		c := enc.Feet[j]
+		if c == nil {
+			if enc.Rules[j] == nil {
+				from[j] = -1 // a head or the final ERROR entry
+				start = j + 1
+			}
+			continue
+		}
+		o, ok := oldChain[c.Name]
+		if ok {
+			from[j] = o.foot
+		} else {
+			from[j] = -1
+		}
+		n := j - start
+		if ok && o.foot-o.head == n && slices.Equal(old.Rules[o.head:o.foot], enc.Rules[start:j]) {
+			for k := 0; k < n; k++ {
+				from[start+k] = o.head + k
+			}
+		} else {
+			for k := start; k < j; k++ {
+				from[k] = -1
+				want[enc.Rules[k]] = append(want[enc.Rules[k]], k)
+			}
+		}
+		start = j + 1
+	}
+	if len(want) > 0 {
+		for i, r := range old.Rules {
+			if r == nil {
+				continue
+			}
+			if js, ok := want[r]; ok {
+				for _, j := range js {
+					from[j] = i
+				}
+			}
+		}
+	}
+	return from
+}
+
+// verify reads the table back and requires it to be what was written:
+// the same entries, byte for byte, apart from what the kernel keeps for
+// itself (counters, comefrom); or, failing that, a table that decodes to
+// the same rules. enc, what was written, is spent.
+func (l *Legacy) verify(ctx context.Context, want *xtables.Table, enc *xtables.Encoded) error {
+	same, info, blob, err := l.Conn.ReadBack(ctx, want, enc)
 	if err != nil {
 		return fmt.Errorf("read back: %w", err)
+	}
+	if same {
+		return nil
+	}
+	got, err := xtables.Decode(l.Conn.Family(), info, blob)
+	if err != nil {
+		return fmt.Errorf("read back: decode %s table %s: %w", l.Conn.Family(), want.Name, err)
 	}
 	if !got.SameAs(want) {
 		return fmt.Errorf("read back after writing: the kernel's table differs from what hostwall wrote (another program writing without the xtables lock?)")

@@ -25,8 +25,29 @@ type Plan struct {
 	Diff []string
 }
 
-// Changed reports whether writing the plan would change the kernel.
-func (p *Plan) Changed() bool { return !p.Next.SameAs(p.Current) }
+// Changed reports whether writing the plan would change the kernel:
+// whether Next and Current differ as Table.SameAs compares them.
+func (p *Plan) Changed() bool { return !sameTable(p.Next, p.Current) }
+
+// sameTable is a.SameAs(b), quicker for tables that share rules: a rule
+// is the same as itself, and a plan copies most rules by pointer.
+func sameTable(a, b *xtables.Table) bool {
+	if a.Name != b.Name || a.Family != b.Family || len(a.Chains) != len(b.Chains) {
+		return false
+	}
+	for i, c := range a.Chains {
+		d := b.Chains[i]
+		if c.Name != d.Name || c.Hook != d.Hook || c.Policy != d.Policy || len(c.Rules) != len(d.Rules) {
+			return false
+		}
+		for j, r := range c.Rules {
+			if r != d.Rules[j] && !r.SameAs(d.Rules[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // PlanTable computes the table that holds want's owned chains and hooks
 // and is otherwise cur, rule for rule. Rules that survive are the same

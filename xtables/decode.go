@@ -1,10 +1,13 @@
 package xtables
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
+	"slices"
 	"sort"
-	"strings"
 
 	"github.com/hostwall/hostwall/xtables/ext"
 )
@@ -35,28 +38,50 @@ func decodeErr(off int, format string, args ...any) error {
 	return &DecodeError{Offset: off, Msg: fmt.Sprintf(format, args...)}
 }
 
-// rawEntry is one entry of a blob, split into its parts.
+// rawEntry is one entry of a blob as splitEntries checked it: where it
+// is and what its target is. The rule itself is read from the blob again
+// when the chain structure is known. It holds no pointers, so that the
+// garbage collector need not scan a table's worth of them.
 type rawEntry struct {
-	off      int
-	header   Header
-	meta     entryMeta
-	matches  []Match
-	target   Target // for standard targets, Verdict holds the raw verdict
-	size     int
-	errorTgt string // errorname, when the target is ERROR
-	isError  bool
+	off       uint32 // a blob is at most 4 GiB (ipt_getinfo.size)
+	size      uint16
+	targetOff uint16
+	nMatches  uint16
+	kind      entryKind
+	plain     bool  // no header conditions and no matches
+	verdict   int32 // for a standard target: the raw verdict
 }
+
+// errorName is the errorname of an ERROR entry (checked by splitEntries).
+func (e *rawEntry) errorName(blob []byte) string {
+	at := int(e.off) + int(e.targetOff) + sizeofEntryHeader
+	name, _ := cName(blob[at : at+errorNameLen])
+	return name
+}
+
+type entryKind uint8
+
+const (
+	kindStandard entryKind = iota
+	kindError
+	kindExt
+)
+
+func (e *rawEntry) isError() bool { return e.kind == kindError }
 
 // Decode turns the entries of a table (the blob after struct
 // ipt_get_entries) into a Table. It accepts exactly the blobs that
 // iptables-legacy writes, with every chain closed by its foot and jumps
 // landing on user chains, and fails with a DecodeError on anything else;
 // for every blob it accepts, Encode gives the same bytes back.
+//
+// The payloads of the table's matches and targets are slices of blob,
+// not copies: the caller must not modify blob afterwards.
 func Decode(f *Family, info Info, blob []byte) (*Table, error) {
 	if uint32(len(blob)) != info.Size {
 		return nil, decodeErr(0, "blob is %d bytes, table info says %d", len(blob), info.Size)
 	}
-	entries, err := splitEntries(f, blob)
+	entries, nMatches, err := splitEntries(f, blob)
 	if err != nil {
 		return nil, err
 	}
@@ -66,103 +91,166 @@ func Decode(f *Family, info Info, blob []byte) (*Table, error) {
 	if len(entries) == 0 {
 		return nil, decodeErr(0, "empty table")
 	}
-	last := entries[len(entries)-1]
-	if !last.isError || last.errorTgt != "ERROR" {
-		return nil, decodeErr(last.off, "table does not end with the ERROR entry")
+	last := &entries[len(entries)-1]
+	if !last.isError() || last.errorName(blob) != "ERROR" {
+		return nil, decodeErr(int(last.off), "table does not end with the ERROR entry")
 	}
-	if err := checkPlain(f, &last, "final ERROR entry"); err != nil {
+	if err := checkPlain(last, "final ERROR entry"); err != nil {
 		return nil, err
 	}
-	byOff := make(map[int]int, len(entries))
-	for i, e := range entries {
-		byOff[e.off] = i
-	}
-	hookAt := map[int]int{}
+	// hookAt[h] is the index of hook h's first entry, -1 if unused.
+	var hookAt [numHooks]int
 	for h := 0; h < numHooks; h++ {
+		hookAt[h] = -1
 		if info.ValidHooks&(1<<h) == 0 {
 			continue
 		}
-		i, ok := byOff[int(info.HookEntry[h])]
+		off := int(info.HookEntry[h])
+		i, ok := slices.BinarySearchFunc(entries, off, func(e rawEntry, off int) int { return cmp.Compare(int(e.off), off) })
 		if !ok {
-			return nil, decodeErr(int(info.HookEntry[h]), "hook %s entry is not at an entry boundary", hookNames[h])
+			return nil, decodeErr(off, "hook %s entry is not at an entry boundary", hookNames[h])
 		}
-		if _, dup := hookAt[i]; dup {
-			return nil, decodeErr(int(info.HookEntry[h]), "two hooks share one entry")
+		if slices.Contains(hookAt[:h], i) {
+			return nil, decodeErr(off, "two hooks share one entry")
 		}
-		hookAt[i] = h
+		hookAt[h] = i
 	}
 	if info.ValidHooks>>numHooks != 0 {
 		return nil, decodeErr(0, "unknown hooks in valid_hooks %#x", info.ValidHooks)
 	}
 
-	t := &Table{Family: f, Name: info.Name, tail: last.meta}
+	t := &Table{Family: f, Name: info.Name, tail: entryMetaAt(f, blob[last.off:])}
+	// Rules and matches are allocated in chunks, not one by one. In a
+	// blob of the structure Decode accepts, every entry that is not an
+	// ERROR entry (the user chains' heads and the tail) or a chain's
+	// foot is a rule. Chunks rather than one slab: the garbage collector
+	// may scan an allocation while it is being filled, and reading pages
+	// not yet written costs a page fault of its own.
+	nError := 0
+	for i := range entries {
+		if entries[i].isError() {
+			nError++
+		}
+	}
+	nRules := max(0, len(entries)-nError-(nError-1)-bits.OnesCount32(info.ValidHooks))
+	var rules []Rule
+	newRule := func() *Rule {
+		if len(rules) == cap(rules) {
+			rules = make([]Rule, 0, max(1, min(ruleChunk, nRules)))
+		}
+		nRules--
+		rules = append(rules, Rule{})
+		return &rules[len(rules)-1]
+	}
+	var matches []Match
+	ptrs := make([]*Rule, 0, max(0, nRules))
+	names := map[string]string{}
+	var jumps []*Rule
 	// firstRule maps the offset a jump lands on to the user chain.
 	firstRule := map[int]*Chain{}
 	var cur *Chain
+	chainStart := 0
 	for i := 0; i < len(entries)-1; i++ {
 		e := &entries[i]
-		h, isHook := hookAt[i]
+		h := slices.Index(hookAt[:], i)
 		switch {
-		case isHook:
+		case h >= 0:
 			if cur != nil {
-				return nil, decodeErr(e.off, "chain %s has no foot before hook %s", cur.Name, hookNames[h])
+				return nil, decodeErr(int(e.off), "chain %s has no foot before hook %s", cur.Name, hookNames[h])
 			}
-			if e.isError {
-				return nil, decodeErr(e.off, "hook %s starts at an ERROR entry", hookNames[h])
+			if e.isError() {
+				return nil, decodeErr(int(e.off), "hook %s starts at an ERROR entry", hookNames[h])
 			}
 			cur = &Chain{Name: hookNames[h], Hook: h}
 			t.Chains = append(t.Chains, cur)
-		case e.isError:
+			chainStart = len(ptrs)
+		case e.isError():
+			name := e.errorName(blob)
 			if cur != nil {
-				return nil, decodeErr(e.off, "chain %s has no foot before chain %q", cur.Name, e.errorTgt)
+				return nil, decodeErr(int(e.off), "chain %s has no foot before chain %q", cur.Name, name)
 			}
-			if err := checkPlain(f, e, "user chain head"); err != nil {
+			if err := checkPlain(e, "user chain head"); err != nil {
 				return nil, err
 			}
-			if e.errorTgt == "" || len(e.errorTgt) > MaxChainName {
-				return nil, decodeErr(e.off, "bad user chain name %q", e.errorTgt)
+			if name == "" || len(name) > MaxChainName {
+				return nil, decodeErr(int(e.off), "bad user chain name %q", name)
 			}
-			cur = &Chain{Name: e.errorTgt, Hook: -1, Policy: VerdictReturn, head: e.meta}
+			cur = &Chain{Name: name, Hook: -1, Policy: VerdictReturn, head: entryMetaAt(f, blob[e.off:])}
 			t.Chains = append(t.Chains, cur)
+			chainStart = len(ptrs)
 			if i+1 >= len(entries)-1 {
-				return nil, decodeErr(e.off, "user chain %s has no foot", cur.Name)
+				return nil, decodeErr(int(e.off), "user chain %s has no foot", cur.Name)
 			}
-			firstRule[entries[i+1].off] = cur
+			firstRule[int(entries[i+1].off)] = cur
 			continue
 		}
 		if cur == nil {
-			return nil, decodeErr(e.off, "entry belongs to no chain")
+			return nil, decodeErr(int(e.off), "entry belongs to no chain")
 		}
-		if isFoot(cur, e, entries, i, hookAt) {
-			if err := checkPlain(f, e, "chain foot"); err != nil {
+		if isFoot(entries, i, &hookAt) {
+			if err := checkPlain(e, "chain foot"); err != nil {
 				return nil, err
 			}
 			if cur.Builtin() {
-				if e.target.Verdict != VerdictAccept && e.target.Verdict != VerdictDrop {
-					return nil, decodeErr(e.off, "policy of %s is not ACCEPT or DROP", cur.Name)
+				if e.verdict != VerdictAccept && e.verdict != VerdictDrop {
+					return nil, decodeErr(int(e.off), "policy of %s is not ACCEPT or DROP", cur.Name)
 				}
-				if int(info.Underflow[cur.Hook]) != e.off {
-					return nil, decodeErr(e.off, "underflow of %s is at %d, not at its foot", cur.Name, info.Underflow[cur.Hook])
+				if int(info.Underflow[cur.Hook]) != int(e.off) {
+					return nil, decodeErr(int(e.off), "underflow of %s is at %d, not at its foot", cur.Name, info.Underflow[cur.Hook])
 				}
-			} else if e.target.Verdict != VerdictReturn {
-				return nil, decodeErr(e.off, "user chain %s does not end in RETURN", cur.Name)
+			} else if e.verdict != VerdictReturn {
+				return nil, decodeErr(int(e.off), "user chain %s does not end in RETURN", cur.Name)
 			}
-			cur.Policy = e.target.Verdict
-			cur.Counters = e.meta.counters
-			cur.foot = e.meta
+			cur.Policy = e.verdict
+			cur.foot = entryMetaAt(f, blob[e.off:])
+			cur.Counters = cur.foot.counters
+			if len(ptrs) > chainStart {
+				cur.Rules = ptrs[chainStart:len(ptrs):len(ptrs)]
+			}
 			cur = nil
 			continue
 		}
-		if e.target.IsStandard() && int(e.target.Verdict) == e.off+e.size {
-			e.target.Verdict = VerdictContinue
+		r := newRule()
+		ptrs = append(ptrs, r)
+		eoff, esize, etgt := int(e.off), int(e.size), int(e.targetOff)
+		b := blob[eoff : eoff+esize : eoff+esize]
+		r.Header = decodeHeader(f, b)
+		r.meta = entryMetaAt(f, b)
+		r.Counters = r.meta.counters
+		if e.nMatches > 0 {
+			if cap(matches)-len(matches) < int(e.nMatches) {
+				matches = make([]Match, 0, max(int(e.nMatches), min(matchChunk, nMatches)))
+			}
+			nMatches -= int(e.nMatches)
+			first := len(matches)
+			for m := f.entrySize; m < etgt; {
+				size := int(ne.Uint16(b[m:]))
+				matches = append(matches, Match{
+					Name: intern(names, b[m+2:m+2+extNameLen]), Revision: b[m+31],
+					Data: payload(b, m+sizeofEntryHeader, m+size),
+				})
+				m += size
+			}
+			r.Matches = matches[first:len(matches):len(matches)]
 		}
-		cur.Rules = append(cur.Rules, &Rule{
-			Header: e.header, Matches: e.matches, Target: e.target,
-			Counters: e.meta.counters, meta: e.meta,
-		})
+		switch e.kind {
+		case kindStandard:
+			r.Target.Verdict = e.verdict
+			switch {
+			case int(e.verdict) == eoff+esize:
+				r.Target.Verdict = VerdictContinue
+			case e.verdict >= 0:
+				jumps = append(jumps, r)
+			}
+		case kindError:
+			r.Target.Name = "ERROR"
+		default:
+			tb := b[etgt:]
+			r.Target = Target{Name: intern(names, tb[2:2+extNameLen]), Revision: tb[31], Data: payload(b, etgt+sizeofEntryHeader, esize)}
+		}
 	}
 	if cur != nil {
-		return nil, decodeErr(last.off, "chain %s has no foot", cur.Name)
+		return nil, decodeErr(int(last.off), "chain %s has no foot", cur.Name)
 	}
 	for h := 0; h < numHooks; h++ {
 		if info.ValidHooks&(1<<h) != 0 && t.builtin(h) == nil {
@@ -171,20 +259,61 @@ func Decode(f *Family, info Info, blob []byte) (*Table, error) {
 	}
 	// Resolve jumps: a standard verdict >= 0 is an offset, and iptables
 	// only ever jumps to the first entry after a user chain's head.
-	for _, c := range t.Chains {
-		for _, r := range c.Rules {
-			tg := &r.Target
-			if !tg.IsStandard() || tg.Verdict < 0 || tg.Verdict == VerdictContinue {
-				continue
-			}
-			target := firstRule[int(tg.Verdict)]
-			if target == nil {
-				return nil, decodeErr(0, "rule in %s jumps to offset %d, which starts no user chain", c.Name, tg.Verdict)
-			}
-			tg.Chain, tg.Verdict = target.Name, 0
+	for _, r := range jumps {
+		tg := &r.Target
+		target := firstRule[int(tg.Verdict)]
+		if target == nil {
+			return nil, decodeErr(0, "rule in %s jumps to offset %d, which starts no user chain", chainOf(t, r), tg.Verdict)
 		}
+		tg.Chain, tg.Verdict = target.Name, 0
 	}
 	return t, nil
+}
+
+// Decode allocates rules and matches this many at a time.
+const (
+	ruleChunk  = 256
+	matchChunk = 1024
+)
+
+// chainOf names the chain holding r, for an error message.
+func chainOf(t *Table, r *Rule) string {
+	for _, c := range t.Chains {
+		if slices.Contains(c.Rules, r) {
+			return c.Name
+		}
+	}
+	return "?"
+}
+
+// payload is b[from:to] without copying, nil when empty, and capped so
+// that appending to it can never write into the next entry.
+func payload(b []byte, from, to int) []byte {
+	if from == to {
+		return nil
+	}
+	return b[from:to:to]
+}
+
+// intern returns the extension name in b (already checked by
+// splitEntries) as a string shared by every entry that uses it.
+func intern(names map[string]string, b []byte) string {
+	b = b[:bytes.IndexByte(b, 0)]
+	if s, ok := names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	names[s] = s
+	return s
+}
+
+// entryMetaAt reads the bookkeeping fields of the entry at b.
+func entryMetaAt(f *Family, b []byte) entryMeta {
+	return entryMeta{
+		nfcache:  ne.Uint32(b[f.offNFCache():]),
+		comefrom: ne.Uint32(b[f.offComeFrom():]),
+		counters: Counters{ne.Uint64(b[f.offCounters():]), ne.Uint64(b[f.offCounters()+8:])},
+	}
 }
 
 func (t *Table) builtin(h int) *Chain {
@@ -198,126 +327,126 @@ func (t *Table) builtin(h int) *Chain {
 
 // isFoot tells a chain's closing entry: the last entry before the next
 // chain start or the table's end. Its shape is checked by the caller.
-func isFoot(c *Chain, e *rawEntry, entries []rawEntry, i int, hookAt map[int]int) bool {
+func isFoot(entries []rawEntry, i int, hookAt *[numHooks]int) bool {
 	next := i + 1
-	if next == len(entries)-1 || entries[next].isError {
+	if next == len(entries)-1 || entries[next].isError() {
 		return true
 	}
-	_, nextIsHook := hookAt[next]
-	return nextIsHook
+	return slices.Contains(hookAt[:], next)
 }
 
 // checkPlain requires a structural entry (head, foot) to be exactly what
 // iptables writes: no conditions, no matches, a standard or ERROR target.
-func checkPlain(f *Family, e *rawEntry, what string) error {
-	if e.header != (Header{}) || len(e.matches) != 0 {
-		return decodeErr(e.off, "%s has conditions", what)
+func checkPlain(e *rawEntry, what string) error {
+	if !e.plain {
+		return decodeErr(int(e.off), "%s has conditions", what)
 	}
-	if !e.isError && (!e.target.IsStandard() || e.target.Verdict >= 0) {
-		return decodeErr(e.off, "%s has no built-in verdict", what)
+	if !e.isError() && (e.kind != kindStandard || e.verdict >= 0) {
+		return decodeErr(int(e.off), "%s has no built-in verdict", what)
 	}
 	return nil
 }
 
-// splitEntries walks the blob entry by entry, checking every offset and
-// size against the blob before reading it.
-func splitEntries(f *Family, blob []byte) ([]rawEntry, error) {
-	var out []rawEntry
+// splitEntries walks the blob entry by entry, checking every offset,
+// size and name against the blob before reading it. It also counts the
+// matches.
+func splitEntries(f *Family, blob []byte) ([]rawEntry, int, error) {
+	// Every entry iptables writes is at least an ipt_entry and a
+	// standard target long: room for that many, which the pages not
+	// written to do not cost.
+	out := make([]rawEntry, 0, len(blob)/(f.entrySize+sizeofStandardTgt)+1)
+	nMatches := 0
 	for off := 0; off < len(blob); {
 		if off%8 != 0 {
-			return nil, decodeErr(off, "entry not 8-byte aligned")
+			return nil, 0, decodeErr(off, "entry not 8-byte aligned")
 		}
 		if len(blob)-off < f.entrySize+sizeofEntryHeader {
-			return nil, decodeErr(off, "truncated entry")
+			return nil, 0, decodeErr(off, "truncated entry")
 		}
 		b := blob[off:]
 		targetOff := int(ne.Uint16(b[f.offTargetOffset():]))
 		nextOff := int(ne.Uint16(b[f.offNextOffset():]))
 		if nextOff < f.entrySize+sizeofEntryHeader || nextOff > len(b) || nextOff%8 != 0 {
-			return nil, decodeErr(off, "bad next_offset %d", nextOff)
+			return nil, 0, decodeErr(off, "bad next_offset %d", nextOff)
 		}
 		if targetOff < f.entrySize || targetOff+sizeofEntryHeader > nextOff {
-			return nil, decodeErr(off, "bad target_offset %d", targetOff)
+			return nil, 0, decodeErr(off, "bad target_offset %d", targetOff)
 		}
-		e := rawEntry{off: off, size: nextOff}
-		e.header = decodeHeader(f, b)
+		e := rawEntry{off: uint32(off), size: uint16(nextOff), targetOff: uint16(targetOff)}
 		if f.addrLen == 16 && (!zero(b[133:136]) || !zero(b[148:152])) {
-			return nil, decodeErr(off, "non-zero padding in ip6t_entry")
-		}
-		e.meta = entryMeta{
-			nfcache:  ne.Uint32(b[f.offNFCache():]),
-			comefrom: ne.Uint32(b[f.offComeFrom():]),
-			counters: Counters{ne.Uint64(b[f.offCounters():]), ne.Uint64(b[f.offCounters()+8:])},
+			return nil, 0, decodeErr(off, "non-zero padding in ip6t_entry")
 		}
 		for m := f.entrySize; m < targetOff; {
 			size := int(ne.Uint16(b[m:]))
 			if size < sizeofEntryHeader || m+size > targetOff || size%8 != 0 {
-				return nil, decodeErr(off+m, "bad match size %d", size)
+				return nil, 0, decodeErr(off+m, "bad match size %d", size)
 			}
-			name, err := extName(b[m+2 : m+2+extNameLen])
-			if err != nil {
-				return nil, decodeErr(off+m, "match %v", err)
+			if err := checkName(b[m+2 : m+2+extNameLen]); err != nil {
+				return nil, 0, decodeErr(off+m, "match %v", err)
 			}
-			e.matches = append(e.matches, Match{
-				Name: name, Revision: b[m+31],
-				Data: append([]byte(nil), b[m+sizeofEntryHeader:m+size]...),
-			})
+			e.nMatches++
 			m += size
 		}
+		nMatches += int(e.nMatches)
+		// Every field of ipt_ip/ip6t_ip6 is a Header field (the IPv6
+		// padding is zero, checked above).
+		e.plain = e.nMatches == 0 && zero(b[:f.ipSize])
 		tsize := int(ne.Uint16(b[targetOff:]))
 		if tsize != nextOff-targetOff {
-			return nil, decodeErr(off+targetOff, "target size %d does not fill the entry (%d)", tsize, nextOff-targetOff)
+			return nil, 0, decodeErr(off+targetOff, "target size %d does not fill the entry (%d)", tsize, nextOff-targetOff)
 		}
-		name, err := extName(b[targetOff+2 : targetOff+2+extNameLen])
-		if err != nil {
-			return nil, decodeErr(off+targetOff, "target %v", err)
+		tname := b[targetOff+2 : targetOff+2+extNameLen]
+		if err := checkName(tname); err != nil {
+			return nil, 0, decodeErr(off+targetOff, "target %v", err)
 		}
 		payload := b[targetOff+sizeofEntryHeader : nextOff]
 		rev := b[targetOff+31]
-		switch name {
-		case "":
+		switch {
+		case tname[0] == 0:
 			if tsize != sizeofStandardTgt || rev != 0 || !zero(payload[4:]) {
-				return nil, decodeErr(off+targetOff, "malformed standard target")
+				return nil, 0, decodeErr(off+targetOff, "malformed standard target")
 			}
-			e.target = Target{Verdict: int32(ne.Uint32(payload))}
-			if e.target.Verdict < VerdictReturn {
-				return nil, decodeErr(off+targetOff, "unknown verdict %d", e.target.Verdict)
+			e.kind, e.verdict = kindStandard, int32(ne.Uint32(payload))
+			if e.verdict < VerdictReturn {
+				return nil, 0, decodeErr(off+targetOff, "unknown verdict %d", e.verdict)
 			}
-		case "ERROR":
+		case string(tname[:6]) == "ERROR\x00":
 			if tsize != sizeofErrorTgt || rev != 0 {
-				return nil, decodeErr(off+targetOff, "malformed ERROR target")
+				return nil, 0, decodeErr(off+targetOff, "malformed ERROR target")
 			}
-			en, err := cName(payload[:errorNameLen])
-			if err != nil || !zero(payload[errorNameLen:]) {
-				return nil, decodeErr(off+targetOff, "malformed ERROR target name")
+			if checkName(payload[:errorNameLen]) != nil || !zero(payload[errorNameLen:]) {
+				return nil, 0, decodeErr(off+targetOff, "malformed ERROR target name")
 			}
-			e.isError, e.errorTgt = true, en
-			e.target = Target{Name: "ERROR"}
+			e.kind = kindError
 		default:
-			e.target = Target{Name: name, Revision: rev, Data: append([]byte(nil), payload...)}
+			e.kind = kindExt
 		}
 		out = append(out, e)
 		off += nextOff
 	}
-	return out, nil
+	return out, nMatches, nil
 }
 
-// extName reads an extension's name field; the bytes after the NUL must
-// be zero, as they are when the kernel writes into a zeroed buffer, so
-// that the name can be written back byte for byte.
-func extName(b []byte) (string, error) {
-	return cName(b)
-}
-
-func cName(b []byte) (string, error) {
-	n := strings.IndexByte(string(b), 0)
+// checkName checks an extension's name field: NUL-terminated, and the
+// bytes after the NUL zero, as they are when the kernel writes into a
+// zeroed buffer, so that the name can be written back byte for byte.
+func checkName(b []byte) error {
+	n := bytes.IndexByte(b, 0)
 	if n < 0 {
-		return "", fmt.Errorf("name is not NUL terminated")
+		return fmt.Errorf("name is not NUL terminated")
 	}
 	if !zero(b[n:]) {
-		return "", fmt.Errorf("name %q has bytes after its NUL", b[:n])
+		return fmt.Errorf("name %q has bytes after its NUL", b[:n])
 	}
-	return string(b[:n]), nil
+	return nil
+}
+
+// cName reads a NUL-terminated name field (see checkName).
+func cName(b []byte) (string, error) {
+	if err := checkName(b); err != nil {
+		return "", err
+	}
+	return string(b[:bytes.IndexByte(b, 0)]), nil
 }
 
 func zero(b []byte) bool {

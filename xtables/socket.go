@@ -22,16 +22,26 @@ type Conn struct {
 }
 
 // Open opens the socket for a family in the calling thread's network
-// namespace.
+// namespace. Opening it takes CAP_NET_RAW, and every socket option
+// CAP_NET_ADMIN; Open checks both, so that a missing capability is
+// reported here, by name, rather than by whichever call comes first.
 func Open(f *Family) (*Conn, error) {
+	c := &Conn{fam: f, fd: -1}
 	fd, err := unix.Socket(f.af, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("open %s raw socket: %w (hostwall needs CAP_NET_ADMIN)", f, err)
-		}
-		return nil, fmt.Errorf("open %s raw socket: %w", f, err)
+		return nil, c.explain("open raw socket", err)
 	}
-	return &Conn{fam: f, fd: fd}, nil
+	c.fd = fd
+	// Ask for a revision every x_tables kernel has (the ERROR target's
+	// first): it reads nothing and loads nothing, but the kernel checks
+	// CAP_NET_ADMIN first. Other errors are left to the calls that follow.
+	probe := make([]byte, sizeofGetRevision)
+	copy(probe, "ERROR")
+	if _, err := c.getsockopt(f.revTarget, probe); errors.Is(err, unix.EPERM) {
+		c.Close()
+		return nil, c.explain("use x_tables", err)
+	}
+	return c, nil
 }
 
 // Close closes the socket.
@@ -141,6 +151,11 @@ const maxReadTries = 10
 // ReadRaw reads a table's info and entries blob, retrying while another
 // writer changes its size between the two calls.
 func (c *Conn) ReadRaw(ctx context.Context, table string) (Info, []byte, error) {
+	return c.readRaw(ctx, table, nil)
+}
+
+// readRaw is ReadRaw reading into buf when it is large enough.
+func (c *Conn) readRaw(ctx context.Context, table string, buf []byte) (Info, []byte, error) {
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
 			return Info{}, nil, err
@@ -149,10 +164,19 @@ func (c *Conn) ReadRaw(ctx context.Context, table string) (Info, []byte, error) 
 		if err != nil {
 			return info, nil, err
 		}
-		buf := make([]byte, sizeofGetEntries+int(info.Size))
-		copy(buf, table)
-		ne.PutUint32(buf[tableNameLen:], info.Size)
-		_, err = c.getsockopt(soGetEntries, buf)
+		n := sizeofGetEntries + int(info.Size)
+		var b []byte
+		if len(buf) >= n {
+			// The kernel leaves the bytes after each extension's name
+			// as they were: they must be zero, as in a new buffer.
+			b = buf[:n]
+			clear(b)
+		} else {
+			b = make([]byte, n)
+		}
+		copy(b, table)
+		ne.PutUint32(b[tableNameLen:], info.Size)
+		_, err = c.getsockopt(soGetEntries, b)
 		if errors.Is(err, unix.EAGAIN) && try < maxReadTries {
 			time.Sleep(time.Millisecond << try)
 			continue
@@ -160,8 +184,29 @@ func (c *Conn) ReadRaw(ctx context.Context, table string) (Info, []byte, error) 
 		if err != nil {
 			return info, nil, c.explain("read entries of table "+table, err)
 		}
-		return info, buf[sizeofGetEntries:], nil
+		return info, b[sizeofGetEntries:], nil
 	}
+}
+
+// ReadBack reads table t back after enc, which holds Encode(t), was
+// written, and reports whether the kernel holds exactly the entries
+// Encode(t) writes, apart from what it keeps for itself in each entry
+// (nfcache, comefrom and the counters). It reads into enc's memory, so
+// enc is spent afterwards (its Blob is nil). It returns what it read,
+// for a closer look when the answer is no.
+func (c *Conn) ReadBack(ctx context.Context, t *Table, enc *Encoded) (same bool, info Info, blob []byte, err error) {
+	buf, x := enc.buf, enc.x
+	enc.buf, enc.Blob, enc.x = nil, nil, nil
+	info, blob, err = c.readRaw(ctx, t.Name, buf)
+	if err != nil {
+		return false, info, nil, err
+	}
+	if x == nil || x.t != t {
+		if x, err = newEncoder(t); err != nil {
+			return false, info, blob, nil // t cannot be what was written
+		}
+	}
+	return sameEncoding(x, info, blob), info, blob, nil
 }
 
 // Read reads and decodes a table.
@@ -177,13 +222,27 @@ func (c *Conn) Read(ctx context.Context, table string) (*Table, error) {
 	return t, nil
 }
 
+// Counters has the layout of struct xt_counters, so the kernel can write
+// an array of them directly.
+var _ [sizeofCounters]byte = [unsafe.Sizeof(Counters{})]byte{}
+
 // Replace writes a whole table with IPT_SO_SET_REPLACE. numCounters must
 // be the entry count of the table as it was read: the kernel refuses the
 // replace with EAGAIN if another writer changed it since. It returns the
 // counters the old table held at the moment of the swap, by old index.
 func (c *Conn) Replace(enc *Encoded, numCounters uint32) ([]Counters, error) {
-	old := make([]byte, int(numCounters)*sizeofCounters+1)
-	buf := make([]byte, sizeofReplace+len(enc.Blob))
+	// The kernel writes the old counters, struct xt_counters each, into
+	// this array (one element at least, for a valid pointer).
+	old := make([]Counters, max(int(numCounters), 1))
+	var buf []byte
+	if len(enc.Blob) > 0 && len(enc.buf) == sizeofReplace+len(enc.Blob) && &enc.buf[sizeofReplace] == &enc.Blob[0] {
+		// Encode left room for the header in front of the blob.
+		buf = enc.buf
+		clear(buf[:sizeofReplace])
+	} else {
+		buf = make([]byte, sizeofReplace+len(enc.Blob))
+		copy(buf[sizeofReplace:], enc.Blob)
+	}
 	copy(buf, enc.Info.Name)
 	ne.PutUint32(buf[32:], enc.Info.ValidHooks)
 	ne.PutUint32(buf[36:], enc.Info.NumEntries)
@@ -194,19 +253,14 @@ func (c *Conn) Replace(enc *Encoded, numCounters uint32) ([]Counters, error) {
 	}
 	ne.PutUint32(buf[84:], numCounters)
 	ne.PutUint64(buf[88:], uint64(uintptr(unsafe.Pointer(&old[0]))))
-	copy(buf[sizeofReplace:], enc.Blob)
 	err := c.setsockopt(soSetReplace, buf)
 	// The kernel wrote old through the pointer hidden in buf, which the
 	// garbage collector cannot see: keep old alive past the call.
 	runtime.KeepAlive(old)
-	counters := make([]Counters, numCounters)
-	for i := range counters {
-		counters[i] = Counters{ne.Uint64(old[i*16:]), ne.Uint64(old[i*16+8:])}
-	}
 	if err != nil {
 		return nil, c.explain("replace table "+enc.Info.Name, err)
 	}
-	return counters, nil
+	return old[:numCounters], nil
 }
 
 // AddCounters adds counts to the entries of a table, by entry index
@@ -251,11 +305,34 @@ func (c *Conn) Revision(target bool, name string, rev uint8) (bool, error) {
 	return false, c.explain("ask revision of "+name, err)
 }
 
-// explain turns errno into the hint iptables gives for it.
+// explain turns errno into the hint iptables gives for it. A refusal
+// names the capabilities this process lacks.
 func (c *Conn) explain(what string, err error) error {
 	switch {
-	case errors.Is(err, unix.EPERM):
-		return fmt.Errorf("%s %s: %w (needs CAP_NET_ADMIN)", c.fam, what, err)
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		hint := "hostwall needs CAP_NET_ADMIN and CAP_NET_RAW"
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if unix.Capget(&hdr, &data[0]) == nil {
+			var missing []string
+			for _, cp := range []struct {
+				bit  uint
+				name string
+			}{{unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"}, {unix.CAP_NET_RAW, "CAP_NET_RAW"}} {
+				if data[cp.bit/32].Effective&(1<<(cp.bit%32)) == 0 {
+					missing = append(missing, cp.name)
+				}
+			}
+			switch len(missing) {
+			case 0:
+				hint = "CAP_NET_ADMIN and CAP_NET_RAW are held, but not in the user namespace that owns this network namespace, or a security module refused"
+			case 1:
+				hint = "missing capability " + missing[0] + "; " + hint
+			default:
+				hint = "missing capabilities CAP_NET_ADMIN and CAP_NET_RAW; run hostwall as root"
+			}
+		}
+		return fmt.Errorf("%s %s: %w (%s)", c.fam, what, err, hint)
 	case errors.Is(err, unix.ENOPROTOOPT):
 		return fmt.Errorf("%s %s: %w (is the kernel built without x_tables legacy support?)", c.fam, what, err)
 	case errors.Is(err, unix.ENOENT):
