@@ -126,8 +126,16 @@ func warn(w io.Writer, warnings []string) {
 }
 
 // kernelNat reads the family's nat table if it exists (never creating it).
+// Where the tables cannot be listed it returns nil and no error: without
+// /proc (a bare chroot), or in a network namespace made together with its
+// user namespace (unshare --user --map-root-user --net), whose
+// /proc/net/ip_tables_names belongs to the real root. The warnings it
+// feeds are advice, not worth refusing an apply for.
 func kernelNat(ctx context.Context, conn *xtables.Conn) (*xtables.Table, error) {
 	names, err := xtables.TableNames(conn.Family())
+	if errors.Is(err, xtables.ErrNoProc) || errors.Is(err, os.ErrPermission) {
+		return nil, nil
+	}
 	if err != nil || !slices.Contains(names, "nat") {
 		return nil, err
 	}
@@ -200,7 +208,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		jobs[len(jobs)-1].desired = d
 		nat, err := kernelNat(ctx, conn)
-		if err != nil && !errors.Is(err, xtables.ErrNoProc) {
+		if err != nil {
 			return err
 		}
 		for _, dt := range d.Tables {

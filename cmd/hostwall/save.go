@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -35,7 +36,7 @@ func pickFamily(v4, v6 bool) (*xtables.Family, error) {
 // reading one would make the kernel create it.
 func tablesToRead(f *xtables.Family, only string) ([]string, error) {
 	names, err := xtables.TableNames(f)
-	if errors.Is(err, xtables.ErrNoProc) && only != "" {
+	if (errors.Is(err, xtables.ErrNoProc) || errors.Is(err, os.ErrPermission)) && only != "" {
 		// In a bare image without /proc the user's -t is all we have;
 		// iptables-save -t reads the table the same way.
 		return []string{only}, nil
@@ -69,15 +70,15 @@ func runSave(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	names, err := tablesToRead(fam, *table)
-	if err != nil {
-		return err
-	}
 	conn, err := xtables.Open(fam)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	names, err := tablesToRead(fam, *table)
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
 		t, err := conn.Read(ctx, name)
 		if err != nil {
