@@ -11,23 +11,6 @@ import (
 //
 // libxt_dscp registers one copy per family (the xlate differs); the
 // payload is the same, so it is registered for IPv4 and IPv6 alike.
-const dscpMatchMax = 0x3f // XT_DSCP_MAX
-
-// dscpMatchClasses are the DiffServ class names --dscp-class knows, in the
-// order dscp_helper.c tries them.
-var dscpMatchClasses = []struct {
-	name string
-	dscp uint8
-}{
-	{"CS0", 0x00}, {"CS1", 0x08}, {"CS2", 0x10}, {"CS3", 0x18},
-	{"CS4", 0x20}, {"CS5", 0x28}, {"CS6", 0x30}, {"CS7", 0x38},
-	{"BE", 0x00},
-	{"AF11", 0x0a}, {"AF12", 0x0c}, {"AF13", 0x0e},
-	{"AF21", 0x12}, {"AF22", 0x14}, {"AF23", 0x16},
-	{"AF31", 0x1a}, {"AF32", 0x1c}, {"AF33", 0x1e},
-	{"AF41", 0x22}, {"AF42", 0x24}, {"AF43", 0x26},
-	{"EF", 0x2e},
-}
 
 func init() {
 	for _, fam := range []Family{IPv4, IPv6} {
@@ -50,7 +33,7 @@ func init() {
 // dscpMatchClass looks a class up as class_to_dscp does: case-insensitively,
 // and by prefix, so "cs1x" is CS1 (iptables accepts that, so must we).
 func dscpMatchClass(s string) (uint8, bool) {
-	for _, c := range dscpMatchClasses {
+	for _, c := range dscpClasses {
 		if len(s) >= len(c.name) && strings.EqualFold(s[:len(c.name)], c.name) {
 			return c.dscp, true
 		}
@@ -66,7 +49,7 @@ func parseDSCPMatch(in *ParseInput) ([]byte, error) {
 			return nil, err
 		}
 		if o.Name == "dscp" {
-			v, err := ParseUint(o.Arg(), 0, dscpMatchMax)
+			v, err := ParseUint(o.Arg(), 0, dscpMax)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

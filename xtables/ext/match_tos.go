@@ -12,20 +12,6 @@ import (
 // (mask first). Revision 0 is the IPv4-only struct ipt_tos_info (__u8
 // tos; __u8 invert), which Linux has dropped; libxt_tos keeps it.
 
-// tosMatchSymbols are the names XTTYPE_TOSMASK accepts (case-insensitively)
-// instead of a number; a name implies mask 0x3f in revision 1 and 0xff
-// in revision 0.
-var tosMatchSymbols = []struct {
-	name  string
-	value uint8
-}{
-	{"Minimize-Delay", 0x10},
-	{"Maximize-Throughput", 0x08},
-	{"Maximize-Reliability", 0x04},
-	{"Minimize-Cost", 0x02},
-	{"Normal-Service", 0x00},
-}
-
 func init() {
 	opts := []Option{{Name: "tos", Args: 1, Invertible: true}}
 	Register(&Extension{
@@ -72,7 +58,7 @@ func tosMatchOption(in *ParseInput, symMask uint8) (value, mask, inv uint8, err 
 		if err := seen.once(in, o, "tos"); err != nil {
 			return 0, 0, 0, err
 		}
-		if value, mask, err = tosMatchValue(o.Arg(), symMask); err != nil {
+		if value, mask, err = tosValueMask(o.Arg(), symMask); err != nil {
 			return 0, 0, 0, in.Errorf(o, "%v", err)
 		}
 		if o.Invert {
@@ -83,28 +69,4 @@ func tosMatchOption(in *ParseInput, symMask uint8) (value, mask, inv uint8, err 
 		return 0, 0, 0, in.Failf("tos: option \"--tos\" must be specified")
 	}
 	return value, mask, inv, nil
-}
-
-// tosMatchValue is xtopt_parse_tosmask: a number first, then a name.
-func tosMatchValue(s string, symMask uint8) (value, mask uint8, err error) {
-	if v, rest, ok := Strtoul(s); ok && v <= 0xff {
-		value, mask = uint8(v), 0xff
-		if rest != "" && rest[0] == '/' {
-			m, r, ok := Strtoul(rest[1:])
-			if !ok || m > 0xff {
-				return 0, 0, fmt.Errorf("illegal value %q", s)
-			}
-			mask, rest = uint8(m), r
-		}
-		if rest != "" {
-			return 0, 0, fmt.Errorf("illegal value %q", s)
-		}
-		return value, mask, nil
-	}
-	for _, sym := range tosMatchSymbols {
-		if strings.EqualFold(s, sym.name) {
-			return sym.value, symMask, nil
-		}
-	}
-	return 0, 0, fmt.Errorf("symbolic name %q is unknown", s)
 }

@@ -14,17 +14,6 @@ import (
 //
 // --and-tos, --or-tos and --xor-tos are spellings of a value/mask pair,
 // so save always prints --set-tos value/mask.
-var tosSymbols = []struct {
-	name  string
-	value uint8
-}{
-	{"Minimize-Delay", 0x10},       // IPTOS_LOWDELAY
-	{"Maximize-Throughput", 0x08},  // IPTOS_THROUGHPUT
-	{"Maximize-Reliability", 0x04}, // IPTOS_RELIABILITY
-	{"Minimize-Cost", 0x02},        // IPTOS_MINCOST
-	{"Normal-Service", 0x00},       // IPTOS_NORMALSVC
-}
-
 var tosActions = []string{"set-tos", "and-tos", "or-tos", "xor-tos"}
 
 func init() {
@@ -101,30 +90,4 @@ func parseTOSTarget(in *ParseInput) ([]byte, error) {
 		return nil, in.Failf("TOS: an action is required")
 	}
 	return data, nil
-}
-
-// tosValueMask parses XTTYPE_TOSMASK: "value[/mask]" in numbers (the mask
-// then defaults to 0xff) or one of the symbolic names (case ignored),
-// which get symbolMask.
-func tosValueMask(s string, symbolMask uint8) (value, mask uint8, err error) {
-	if v, rest, ok := Strtoul(s); ok && v <= 255 {
-		value, mask = uint8(v), 0xff
-		if rest != "" && rest[0] == '/' {
-			m, mrest, ok := Strtoul(rest[1:])
-			if !ok || m > 255 {
-				return 0, 0, fmt.Errorf("illegal value %q", s)
-			}
-			mask, rest = uint8(m), mrest
-		}
-		if rest != "" {
-			return 0, 0, fmt.Errorf("illegal value %q", s)
-		}
-		return value, mask, nil
-	}
-	for _, sym := range tosSymbols {
-		if strings.EqualFold(s, sym.name) {
-			return sym.value, symbolMask, nil
-		}
-	}
-	return 0, 0, fmt.Errorf("symbolic name %q is unknown", s)
 }
