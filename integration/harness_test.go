@@ -5,20 +5,9 @@
 package integration
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/hostwall/hostwall/integration/nstest"
 )
 
-func TestMain(m *testing.M) {
-	cleanup, err := nstest.Build("../cmd/hostwall")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { nstest.Main(m, "../cmd/hostwall") }

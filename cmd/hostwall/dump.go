@@ -16,27 +16,12 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
 	fam, err := pickFamily(*v4, *v6)
 	if err != nil {
 		return err
 	}
-	names, err := tablesToRead(fam, *table)
-	if err != nil {
-		return err
-	}
-	conn, err := xtables.Open(fam)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	for _, name := range names {
-		t, err := conn.Read(ctx, name)
-		if err != nil {
-			return err
-		}
-		if err := xtables.Dump(stdout, t); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachTable(ctx, fam, *table, func(t *xtables.Table) error { return xtables.Dump(stdout, t) })
 }

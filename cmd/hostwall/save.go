@@ -70,12 +70,21 @@ func runSave(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	return eachTable(ctx, fam, *table, func(t *xtables.Table) error {
+		return xtables.Save(stdout, t, xtables.SaveOptions{Counters: *counters, Now: time.Now()})
+	})
+}
+
+// eachTable reads the tables asked for (one, or all that exist) and
+// hands each to fn. The socket is opened first, so that a missing
+// capability is what gets reported.
+func eachTable(ctx context.Context, fam *xtables.Family, only string, fn func(*xtables.Table) error) error {
 	conn, err := xtables.Open(fam)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	names, err := tablesToRead(fam, *table)
+	names, err := tablesToRead(fam, only)
 	if err != nil {
 		return err
 	}
@@ -84,7 +93,7 @@ func runSave(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		if err := xtables.Save(stdout, t, xtables.SaveOptions{Counters: *counters, Now: time.Now()}); err != nil {
+		if err := fn(t); err != nil {
 			return err
 		}
 	}

@@ -10,7 +10,6 @@ package docker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,16 +22,7 @@ import (
 	"github.com/hostwall/hostwall/integration/nstest"
 )
 
-func TestMain(m *testing.M) {
-	cleanup, err := nstest.Build("../../cmd/hostwall")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { nstest.Main(m, "../../cmd/hostwall") }
 
 // The veth pair's addresses, private to the test's two namespaces.
 const (

@@ -24,6 +24,19 @@ import (
 	"github.com/hostwall/hostwall/xtables"
 )
 
+// Main is TestMain for a package of integration tests: it builds the
+// hostwall binary from cmdDir (relative to the package) and runs them.
+func Main(m *testing.M, cmdDir string) {
+	cleanup, err := Build(cmdDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
 // Build compiles the static hostwall binary into a temporary directory
 // and sets Bin; the returned function removes it. Where no Go toolchain
 // is at hand (the VM test), $HOSTWALL_BIN names a prebuilt binary.
