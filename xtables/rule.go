@@ -152,7 +152,7 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 			if err := once(&seenP, i, tok); err != nil {
 				return nil, err
 			}
-			proto, err := ParseProto(strings.ToLower(arg))
+			proto, err := ext.ParseProtocol(strings.ToLower(arg))
 			if err != nil {
 				return nil, ruleErr(i+1, "-p: %v", err)
 			}
@@ -323,7 +323,7 @@ func (p *RuleParser) ownerOf(opt string, target *pending, matches []*pending) *p
 func (p *RuleParser) build(pe *pending, info ext.RuleInfo) ([]byte, error) {
 	e := pe.e
 	if e.Proto != 0 && (info.Proto != e.Proto || info.ProtoInvert) {
-		return nil, ruleErr(pe.token, "%s %s needs \"-p %s\" (not inverted) before it", e.Kind, e.Name, ProtoName(e.Proto))
+		return nil, ruleErr(pe.token, "%s %s needs \"-p %s\" (not inverted) before it", e.Kind, e.Name, ext.ProtoName(e.Proto))
 	}
 	data, err := e.Parse(&ext.ParseInput{RuleInfo: info, Revision: e.Revision, Options: pe.opts})
 	if err != nil {
@@ -386,7 +386,7 @@ func protoMatchName(proto uint16, f *Family) string {
 		}
 		return ""
 	}
-	return ProtoName(proto)
+	return ext.ProtoName(proto)
 }
 
 func verdictByName(s string) int32 {

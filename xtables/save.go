@@ -13,58 +13,6 @@ import (
 	"github.com/hostwall/hostwall/xtables/ext"
 )
 
-// chainProtos are the protocol names libxtables prefers over
-// /etc/protocols (xtables_chain_protos), in its order.
-var chainProtos = []struct {
-	name string
-	num  uint16
-}{
-	{"tcp", 6}, {"sctp", 132}, {"udp", 17}, {"udplite", 136}, {"icmp", 1},
-	{"ipv6-icmp", 58}, {"icmpv6", 58}, {"esp", 50}, {"ah", 51},
-	{"mobility-header", 135}, {"ipv6-mh", 135}, {"mh", 135}, {"all", 0},
-}
-
-// ProtoName is the name iptables-save prints for a protocol number, or "".
-func ProtoName(p uint16) string {
-	for _, c := range chainProtos {
-		if c.num == p {
-			return c.name
-		}
-	}
-	if p != 0 {
-		for _, e := range protocols {
-			if e.num == p {
-				return e.name
-			}
-		}
-	}
-	return ""
-}
-
-// ParseProto parses what -p accepts: a number, a libxtables name, or a
-// protocol name or alias.
-func ParseProto(s string) (uint16, error) {
-	if v, err := ext.ParseUint(s, 0, 255); err == nil {
-		return uint16(v), nil
-	}
-	for _, c := range chainProtos {
-		if c.name == s {
-			return c.num, nil
-		}
-	}
-	for _, e := range protocols {
-		if e.name == s {
-			return e.num, nil
-		}
-		for _, a := range e.aliases {
-			if a == s {
-				return e.num, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("unknown protocol %q", s)
-}
-
 // SaveOptions selects what Save prints.
 type SaveOptions struct {
 	Counters bool      // -c: rule counters as [packets:bytes]
@@ -193,7 +141,7 @@ func (t *Table) writeRule(b *strings.Builder, c *Chain, r *Rule, counters bool) 
 	if h.Proto > 0 {
 		b.WriteString(ext.Invert(h.InvFlags&InvProto != 0))
 		b.WriteString(" -p ")
-		if name := ProtoName(h.Proto); name != "" {
+		if name := ext.ProtoName(h.Proto); name != "" {
 			b.WriteString(name)
 		} else {
 			var num [8]byte

@@ -251,7 +251,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 			ct.state |= m
 			flag = ctFlagState
 		case "ctproto":
-			p, err := sfParseProtocol(o.Arg())
+			p, err := ParseProtocol(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

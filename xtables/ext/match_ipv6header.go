@@ -89,7 +89,9 @@ func parseIPv6Header(in *ParseInput) ([]byte, error) {
 // ipv6headerFlag is name_to_proto then add_proto_to_mask: an
 // /etc/protocols name first, then the built-in names.
 func ipv6headerFlag(name string) (uint8, error) {
-	proto, ok := pgProtoByName(name)
+	p16, ok := ProtocolByName(name)
+	ok = ok && p16 <= 255
+	proto := uint8(p16)
 	if !ok {
 		for _, n := range ipv6headerNames {
 			if n.name == name {
@@ -124,7 +126,7 @@ func saveIPv6Header(b *strings.Builder, _ RuleInfo, data []byte) error {
 		// built-in list.
 		name, ok := "", false
 		if f.proto != 0 {
-			name, ok = pgProtoByNumber(f.proto)
+			name, ok = ProtocolName(uint16(f.proto))
 		}
 		for _, n := range ipv6headerNames {
 			if !ok && n.proto == f.proto {

@@ -139,7 +139,7 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 			copy(e[off:], addr[:])
 			copy(e[off+16:], mask[:])
 		case "proto":
-			p, err := pgParseProtocol(o.Arg())
+			p, err := parseProtocol8(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -316,7 +316,7 @@ func savePolicy(b *strings.Builder, fam Family, data []byte) error {
 			fmt.Fprintf(b, " --spi 0x%x", NE.Uint32(e[64:]))
 		}
 		if has("proto") {
-			if name, ok := pgProtoByNumber(e[72]); ok {
+			if name, ok := ProtocolName(uint16(e[72])); ok {
 				fmt.Fprintf(b, " --proto %s", name)
 			} else {
 				fmt.Fprintf(b, " --proto %d", e[72])

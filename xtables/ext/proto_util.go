@@ -70,72 +70,6 @@ func (s pgSeen) once(in *ParseInput, o OptionValue) error {
 	return nil
 }
 
-// pgProtocols are the entries of Debian netbase's /etc/protocols that the
-// group's matches can meet (IPv6 extension headers and IPsec protocols),
-// built in like the xtables package's table so that names do not depend
-// on the machine. Order matters: the first entry for a number is the
-// name getprotobynumber returns.
-var pgProtocols = []struct {
-	names []string // official name, then aliases
-	num   uint8
-}{
-	{[]string{"ip", "IP"}, 0},
-	{[]string{"hopopt", "HOPOPT"}, 0},
-	{[]string{"ipv6-route", "IPv6-Route"}, 43},
-	{[]string{"ipv6-frag", "IPv6-Frag"}, 44},
-	{[]string{"esp", "IPSEC-ESP"}, 50},
-	{[]string{"ah", "IPSEC-AH"}, 51},
-	{[]string{"ipv6-nonxt", "IPv6-NoNxt"}, 59},
-	{[]string{"ipv6-opts", "IPv6-Opts"}, 60},
-	{[]string{"ipcomp", "IPCOMP"}, 108},
-}
-
-// pgProtoByName is getprotobyname: official names and aliases, case
-// sensitive.
-func pgProtoByName(name string) (uint8, bool) {
-	for _, p := range pgProtocols {
-		for _, n := range p.names {
-			if n == name {
-				return p.num, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// pgProtoByNumber is getprotobynumber: the first entry's official name.
-func pgProtoByNumber(num uint8) (string, bool) {
-	for _, p := range pgProtocols {
-		if p.num == num {
-			return p.names[0], true
-		}
-	}
-	return "", false
-}
-
-// pgChainProtos is xtables_chain_protos, consulted before /etc/protocols
-// by xtables_parse_protocol.
-var pgChainProtos = map[string]uint8{
-	"tcp": 6, "sctp": 132, "udp": 17, "udplite": 136, "icmp": 1,
-	"ipv6-icmp": 58, "icmpv6": 58, "esp": 50, "ah": 51,
-	"mobility-header": 135, "ipv6-mh": 135, "mh": 135, "all": 0,
-}
-
-// pgParseProtocol is xtables_parse_protocol: a number 0-255, a name of
-// xtables' built-in list or an /etc/protocols name.
-func pgParseProtocol(s string) (uint8, error) {
-	if v, err := pgUint(s, 255); err == nil {
-		return uint8(v), nil
-	}
-	if p, ok := pgChainProtos[s]; ok {
-		return p, nil
-	}
-	if p, ok := pgProtoByName(s); ok {
-		return p, nil
-	}
-	return 0, fmt.Errorf("unknown protocol %q specified", s)
-}
-
 // pgParseIP6 is inet_pton(AF_INET6): an IPv6 address, no zone, no IPv4.
 func pgParseIP6(s string) ([16]byte, error) {
 	a, err := netip.ParseAddr(s)
@@ -300,4 +234,13 @@ func pgSaveOpts(b *strings.Builder, name string, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// parseProtocol8 is ParseProtocol for a one-byte protocol field.
+func parseProtocol8(s string) (uint8, error) {
+	p, err := ParseProtocol(s)
+	if err == nil && p > 255 {
+		err = fmt.Errorf("protocol %q (%d) does not fit the rule's one-byte field", s, p)
+	}
+	return uint8(p), err
 }

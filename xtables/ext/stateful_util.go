@@ -1,11 +1,8 @@
 package ext
 
 import (
-	"bufio"
 	"fmt"
 	"net/netip"
-	"os"
-	"strconv"
 	"strings"
 )
 
@@ -30,50 +27,6 @@ func (s sfOnce) take(in *ParseInput, o OptionValue, id string) error {
 // name, strlen(arg)), so "est" means ESTABLISHED and "s" means second.
 func sfPrefixFold(arg, name string) bool {
 	return arg != "" && len(arg) <= len(name) && strings.EqualFold(arg, name[:len(arg)])
-}
-
-// sfChainProtos is xtables_chain_protos: the names iptables knows without
-// /etc/protocols, tried before it.
-var sfChainProtos = map[string]uint8{
-	"tcp": 6, "sctp": 132, "udp": 17, "udplite": 136, "icmp": 1,
-	"ipv6-icmp": 58, "icmpv6": 58, "esp": 50, "ah": 51,
-	"mobility-header": 135, "ipv6-mh": 135, "mh": 135, "all": 0,
-}
-
-// sfParseProtocol is xtables_parse_protocol: a number 0-255, one of the
-// built-in names, or a name (or alias) from /etc/protocols.
-func sfParseProtocol(s string) (uint8, error) {
-	if s != "" && s[0] >= '0' && s[0] <= '9' {
-		v, err := ParseUint(s, 0, 255)
-		if err != nil {
-			return 0, fmt.Errorf("unknown protocol %q specified", s)
-		}
-		return uint8(v), nil
-	}
-	if p, ok := sfChainProtos[s]; ok {
-		return p, nil
-	}
-	if f, err := os.Open("/etc/protocols"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line, _, _ := strings.Cut(sc.Text(), "#")
-			fields := strings.Fields(line)
-			if len(fields) < 2 {
-				continue
-			}
-			match := fields[0] == s
-			for _, alias := range fields[2:] {
-				match = match || alias == s
-			}
-			if match {
-				if v, err := strconv.ParseUint(fields[1], 10, 8); err == nil {
-					return uint8(v), nil
-				}
-			}
-		}
-	}
-	return 0, fmt.Errorf("unknown protocol %q specified", s)
 }
 
 // sfFamilyBits is the address length of a family, the limit of its prefix

@@ -1,4 +1,6 @@
-package xtables
+package ext
+
+import "fmt"
 
 // protocols is Debian netbase's /etc/protocols (IANA protocol numbers),
 // built in so that a static hostwall prints and parses protocol names as
@@ -67,4 +69,75 @@ var protocols = []struct {
 	{"rohc", 142, []string{"ROHC"}},
 	{"ethernet", 143, []string{"Ethernet"}},
 	{"mptcp", 262, []string{"MPTCP"}},
+}
+
+// chainProtos are the protocol names libxtables knows before
+// /etc/protocols (xtables_chain_protos), in its order.
+var chainProtos = []struct {
+	name string
+	num  uint16
+}{
+	{"tcp", 6}, {"sctp", 132}, {"udp", 17}, {"udplite", 136}, {"icmp", 1},
+	{"ipv6-icmp", 58}, {"icmpv6", 58}, {"esp", 50}, {"ah", 51},
+	{"mobility-header", 135}, {"ipv6-mh", 135}, {"mh", 135}, {"all", 0},
+}
+
+// ProtocolByName is getprotobyname on the built-in table: official names
+// and aliases, case sensitive.
+func ProtocolByName(name string) (uint16, bool) {
+	for _, e := range protocols {
+		if e.name == name {
+			return e.num, true
+		}
+		for _, a := range e.aliases {
+			if a == name {
+				return e.num, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// ProtocolName is getprotobynumber on the built-in table: the official
+// name of the first entry with that number.
+func ProtocolName(num uint16) (string, bool) {
+	for _, e := range protocols {
+		if e.num == num {
+			return e.name, true
+		}
+	}
+	return "", false
+}
+
+// ProtoName is the name iptables-save prints for a protocol number
+// (proto_to_name: libxtables' names first, then /etc/protocols), or "".
+func ProtoName(p uint16) string {
+	for _, c := range chainProtos {
+		if c.num == p {
+			return c.name
+		}
+	}
+	if p != 0 {
+		if name, ok := ProtocolName(p); ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// ParseProtocol is xtables_parse_protocol: a number 0-255, one of
+// libxtables' names, or a protocol name or alias.
+func ParseProtocol(s string) (uint16, error) {
+	if v, rest, ok := StrtoulRange(s, 0, 255); ok && rest == "" {
+		return uint16(v), nil
+	}
+	for _, c := range chainProtos {
+		if c.name == s {
+			return c.num, nil
+		}
+	}
+	if p, ok := ProtocolByName(s); ok {
+		return p, nil
+	}
+	return 0, fmt.Errorf("unknown protocol %q specified", s)
 }
