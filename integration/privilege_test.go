@@ -20,26 +20,6 @@ import (
 	"github.com/hostwall/hostwall/xtables"
 )
 
-// requireTools fails (under CI) or skips (elsewhere) when a program or
-// facility these tests need beyond nstest.Require's is missing.
-func requireTools(t *testing.T, tools ...string) {
-	t.Helper()
-	var missing []string
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "test needs " + strings.Join(missing, ", ")
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: failing instead of skipping)")
-	}
-	t.Skip(msg)
-}
-
 // requireUserns fails (under CI) or skips when unprivileged users may
 // not create user namespaces (Debian's and Ubuntu's switches).
 func requireUserns(t *testing.T) {
@@ -54,14 +34,7 @@ func requireUserns(t *testing.T) {
 			missing = append(missing, strings.TrimPrefix(file, "/proc/sys/")+" != "+bad)
 		}
 	}
-	if len(missing) == 0 {
-		return
-	}
-	msg := "test needs unprivileged user namespaces: " + strings.Join(missing, ", ")
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: failing instead of skipping)")
-	}
-	t.Skip(msg)
+	nstest.Unavailable(t, "test needs unprivileged user namespaces:", missing)
 }
 
 // cmdResult is how a command ended.
@@ -117,7 +90,7 @@ func filterBlob(t *testing.T, ns string) []byte {
 // kernel with the bytes an apply with a whole system around leaves.
 func TestApplyNoUserland(t *testing.T) {
 	nstest.Require(t)
-	requireTools(t, "chroot")
+	nstest.RequireTools(t, "chroot")
 	const policyFile = "testdata/policy/seed-docker.v4"
 	pol, err := os.ReadFile(policyFile)
 	if err != nil {
@@ -240,7 +213,7 @@ func asNobody(cmd *exec.Cmd, lockFile string, caps ...uintptr) {
 // a message naming the capability it lacks, and changes nothing.
 func TestLeastPrivilege(t *testing.T) {
 	nstest.Require(t)
-	requireTools(t, "unshare", "sh")
+	nstest.RequireTools(t, "unshare", "sh")
 	requireUserns(t)
 
 	// A directory the unprivileged user can read: the binary, the

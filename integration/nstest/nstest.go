@@ -70,15 +70,36 @@ func Require(t *testing.T) {
 	if os.Geteuid() != 0 {
 		missing = append(missing, "root")
 	}
-	for _, tool := range []string{"ip", "iptables-legacy-restore", "iptables-legacy-save", "ip6tables-legacy-restore", "ip6tables-legacy-save"} {
+	missing = append(missing, MissingTools("ip", "iptables-legacy-restore", "iptables-legacy-save", "ip6tables-legacy-restore", "ip6tables-legacy-save")...)
+	Unavailable(t, "integration test needs", missing)
+}
+
+// RequireTools is Require for further programs a test runs.
+func RequireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	Unavailable(t, "test needs", MissingTools(tools...))
+}
+
+// MissingTools lists the programs not found on $PATH.
+func MissingTools(tools ...string) []string {
+	var missing []string
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, tool)
 		}
 	}
+	return missing
+}
+
+// Unavailable ends a test whose prerequisites are missing: a failure
+// under CI=true, so that a green CI run means every test ran, and a skip
+// elsewhere. It does nothing when missing is empty.
+func Unavailable(t *testing.T, what string, missing []string) {
+	t.Helper()
 	if len(missing) == 0 {
 		return
 	}
-	msg := "integration test needs " + strings.Join(missing, ", ")
+	msg := what + " " + strings.Join(missing, ", ")
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg + " (CI=true: failing instead of skipping)")
 	}
