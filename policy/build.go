@@ -80,19 +80,18 @@ func startTable(b *Block, opt BuildOptions) (*xtables.Table, error) {
 	if opt.Base != nil && opt.NoFlush {
 		return opt.Base.Clone(), nil
 	}
-	hooks := xtables.TableHooks(b.Table)
-	if hooks == nil {
+	if xtables.TableHooks(b.Table) == nil {
 		return nil, errAt(b.Pos, "unknown table %q", b.Table)
 	}
-	t := &xtables.Table{Family: opt.Family, Name: b.Table}
-	for _, h := range hooks {
-		c := &xtables.Chain{Name: xtables.HookName(h), Hook: h, Policy: xtables.VerdictAccept}
-		if opt.Base != nil {
+	// iptables-restore without -n flushes the table but keeps the
+	// built-in chains' policies.
+	t := xtables.EmptyTable(opt.Family, b.Table)
+	if opt.Base != nil {
+		for _, c := range t.Chains {
 			if old := opt.Base.Chain(c.Name); old != nil && old.Builtin() {
 				c.Policy = old.Policy
 			}
 		}
-		t.Chains = append(t.Chains, c)
 	}
 	return t, nil
 }
