@@ -1,0 +1,361 @@
+package nft
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// ErrGenChanged means another writer committed to nf_tables between
+// hostwall's read and its write (the kernel answered ERESTART to the
+// batch's generation check), or while a read was in progress. Nothing of
+// the batch was applied: read again and plan again.
+var ErrGenChanged = errors.New("nf_tables changed by another writer since it was read")
+
+// ErrNotSupported means the kernel has no nf_tables (or no nfnetlink).
+var ErrNotSupported = errors.New("the kernel does not support nf_tables")
+
+// Conn is a netlink socket to nf_tables in one network namespace.
+type Conn struct {
+	nl *netlink.Conn
+}
+
+// Options of Dial.
+type Options struct {
+	// NetNS is a file descriptor of a network namespace; 0 is the
+	// calling thread's.
+	NetNS int
+}
+
+// Dial opens a netlink socket to nf_tables.
+func Dial(opt Options) (*Conn, error) {
+	nl, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: opt.NetNS})
+	if err != nil {
+		if errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) {
+			return nil, fmt.Errorf("%w: %v", ErrNotSupported, err)
+		}
+		return nil, fmt.Errorf("open netlink socket to nf_tables: %w", err)
+	}
+	// Extended acks carry the kernel's reason for refusing a message.
+	_ = nl.SetOption(netlink.ExtendedAcknowledge, true)
+	// Large dumps of other tools' rules must not overrun the socket.
+	_ = nl.SetReadBuffer(4 << 20)
+	return &Conn{nl: nl}, nil
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.nl.Close() }
+
+// deadline bounds every exchange with the kernel: the ctx deadline, or
+// a generous fixed one, so a lost reply can never hang hostwall.
+func (c *Conn) deadline(ctx context.Context) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		d = time.Now().Add(30 * time.Second)
+	}
+	_ = c.nl.SetDeadline(d)
+}
+
+func request(typ uint16, flags netlink.HeaderFlags, family byte, attrs []byte) netlink.Message {
+	data := make([]byte, nfgenmsgLen, nfgenmsgLen+len(attrs))
+	data[0] = family
+	data = append(data, attrs...)
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(nftMsgType | typ), Flags: netlink.Request | flags},
+		Data:   data,
+	}
+}
+
+// exchange sends one request and gathers its replies.
+func (c *Conn) exchange(ctx context.Context, m netlink.Message) ([]netlink.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c.deadline(ctx)
+	msgs, err := c.nl.Execute(m)
+	if err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// GenID returns the current nf_tables generation of the namespace: it
+// changes with every commit by anyone.
+func (c *Conn) GenID(ctx context.Context) (uint32, error) {
+	msgs, err := c.exchange(ctx, request(unix.NFT_MSG_GETGEN, 0, familyUnspec, nil))
+	if err != nil {
+		return 0, fmt.Errorf("read nf_tables generation: %w", c.explain(err))
+	}
+	for _, m := range msgs {
+		if id, ok := genID(m); ok {
+			return id, nil
+		}
+	}
+	return 0, decodeErr("generation", fmt.Errorf("no NEWGEN in the reply"))
+}
+
+func genID(m netlink.Message) (uint32, bool) {
+	if m.Header.Type != netlink.HeaderType(nftMsgType|unix.NFT_MSG_NEWGEN) {
+		return 0, false
+	}
+	_, _, b, err := genmsg(m)
+	if err != nil {
+		return 0, false
+	}
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return 0, false
+	}
+	ad.ByteOrder = binary.BigEndian
+	for ad.Next() {
+		if ad.Type() == unix.NFTA_GEN_ID {
+			return ad.Uint32(), true
+		}
+	}
+	return 0, false
+}
+
+// explain turns the errors a missing nf_tables gives into ErrNotSupported.
+func (c *Conn) explain(err error) error {
+	if errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
+		return fmt.Errorf("%w: %v", ErrNotSupported, err)
+	}
+	return err
+}
+
+// checkGen makes a dump coherent: every message of it carries the low 16
+// bits of the generation it was made in, which must be the one the
+// caller planned against.
+func checkGen(m netlink.Message, gen uint32) error {
+	_, res, _, err := genmsg(m)
+	if err != nil {
+		return err
+	}
+	if gen != 0 && res != uint16(gen) {
+		return ErrGenChanged
+	}
+	return nil
+}
+
+// Tables lists the tables of a family. gen, when not 0, is the
+// generation the caller read before: a dump made in another returns
+// ErrGenChanged.
+func (c *Conn) Tables(ctx context.Context, family byte, gen uint32) ([]*Table, error) {
+	msgs, err := c.exchange(ctx, request(unix.NFT_MSG_GETTABLE, netlink.Dump, family, nil))
+	if err != nil {
+		return nil, fmt.Errorf("list nf_tables tables: %w", c.explain(err))
+	}
+	var out []*Table
+	for _, m := range msgs {
+		if err := checkGen(m, gen); err != nil {
+			return nil, err
+		}
+		t, err := decodeTable(m)
+		if err != nil {
+			return nil, err
+		}
+		if family == familyUnspec || t.Family == family {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Chain reads one chain by name, nil if it does not exist. It is not a
+// dump: a GETCHAIN dump would return every chain of the family.
+func (c *Conn) Chain(ctx context.Context, family byte, table, name string) (*Chain, error) {
+	ae := encoder()
+	ae.String(unix.NFTA_CHAIN_TABLE, table)
+	ae.String(unix.NFTA_CHAIN_NAME, name)
+	msgs, err := c.exchange(ctx, request(unix.NFT_MSG_GETCHAIN, 0, family, mustEncode(ae)))
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read chain %s: %w", name, c.explain(err))
+	}
+	for _, m := range msgs {
+		if m.Header.Type == netlink.HeaderType(nftMsgType|unix.NFT_MSG_NEWCHAIN) {
+			return decodeChain(m)
+		}
+	}
+	return nil, decodeErr("chain "+name, fmt.Errorf("no NEWCHAIN in the reply"))
+}
+
+// Chains lists the chains of one table.
+func (c *Conn) Chains(ctx context.Context, family byte, table string, gen uint32) ([]*Chain, error) {
+	msgs, err := c.exchange(ctx, request(unix.NFT_MSG_GETCHAIN, netlink.Dump, family, nil))
+	if err != nil {
+		return nil, fmt.Errorf("list chains: %w", c.explain(err))
+	}
+	var out []*Chain
+	for _, m := range msgs {
+		if err := checkGen(m, gen); err != nil {
+			return nil, err
+		}
+		ch, err := decodeChain(m)
+		if err != nil {
+			return nil, err
+		}
+		if ch.Family == family && ch.Table == table {
+			out = append(out, ch)
+		}
+	}
+	return out, nil
+}
+
+// Rules reads the rules of one chain, in order; with chain "", of the
+// whole table. The kernel filters the dump, so the cost is that of the
+// rules asked for, not of the table.
+func (c *Conn) Rules(ctx context.Context, family byte, table, chain string, gen uint32) ([]*Rule, error) {
+	ae := encoder()
+	ae.String(unix.NFTA_RULE_TABLE, table)
+	if chain != "" {
+		ae.String(unix.NFTA_RULE_CHAIN, chain)
+	}
+	msgs, err := c.exchange(ctx, request(unix.NFT_MSG_GETRULE, netlink.Dump, family, mustEncode(ae)))
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read rules of %s: %w", chain, c.explain(err))
+	}
+	out := make([]*Rule, 0, len(msgs))
+	for _, m := range msgs {
+		if err := checkGen(m, gen); err != nil {
+			return nil, err
+		}
+		r, err := decodeRule(m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Revision reports whether the kernel has revision rev of an xtables
+// match (target false) or target for nft_compat, as iptables-nft probes
+// it (NFNL_MSG_COMPAT_GET). Asking may load the extension's module.
+func (c *Conn) Revision(ctx context.Context, family byte, target bool, name string, rev uint8) (bool, error) {
+	ae := encoder()
+	ae.String(compatAttrName, name)
+	ae.Uint32(compatAttrRev, uint32(rev))
+	typ := uint32(0)
+	if target {
+		typ = 1
+	}
+	ae.Uint32(compatAttrType, typ)
+	data := append([]byte{family, nfnetlinkV0, 0, 0}, mustEncode(ae)...)
+	m := netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(nftCompatMsgType | msgCompatGet), Flags: netlink.Request},
+		Data:   data,
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	c.deadline(ctx)
+	_, err := c.nl.Execute(m)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EPROTONOSUPPORT):
+		return false, nil
+	}
+	return false, fmt.Errorf("probe %s revision %d: %w", name, rev, c.explain(err))
+}
+
+// RefusedError is the kernel refusing one message of a batch; the whole
+// batch was then not applied.
+type RefusedError struct {
+	// What describes the refused message, as its builder named it.
+	What string
+	// Reason is the kernel's extended-ack message, if any.
+	Reason string
+	Err    error
+}
+
+func (e *RefusedError) Error() string {
+	s := fmt.Sprintf("kernel refused %s: %v", e.What, e.Err)
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
+}
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Commit sends the batch as one transaction, checked against generation
+// gen (0: unchecked). It returns ErrGenChanged when another writer
+// committed since gen, a *RefusedError naming the first message the
+// kernel refused, or nil once the kernel has applied all of it.
+func (c *Conn) Commit(ctx context.Context, b *Batch, gen uint32) error {
+	if b.Empty() {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.deadline(ctx)
+	begin := encoder()
+	begin.Uint32(unix.NFNL_BATCH_GENID, gen)
+	beginData := append([]byte{familyUnspec, nfnetlinkV0, 0, subsysNFTables}, mustEncode(begin)...)
+	msgs := make([]netlink.Message, 0, len(b.msgs)+2)
+	msgs = append(msgs, netlink.Message{Header: netlink.Header{Type: msgBatchBegin, Flags: netlink.Request}, Data: beginData})
+	msgs = append(msgs, b.msgs...)
+	msgs = append(msgs, netlink.Message{
+		Header: netlink.Header{Type: msgBatchEnd, Flags: netlink.Request},
+		Data:   []byte{familyUnspec, nfnetlinkV0, 0, subsysNFTables},
+	})
+	sent, err := c.nl.SendMessages(msgs)
+	if err != nil {
+		return fmt.Errorf("send nf_tables batch: %w", c.explain(err))
+	}
+	// The kernel processes the batch while sendmsg runs and answers only
+	// errors. A GETGEN sent after it is answered after them: a barrier
+	// that says every error has arrived.
+	barrier, err := c.nl.Send(request(unix.NFT_MSG_GETGEN, 0, familyUnspec, nil))
+	if err != nil {
+		return fmt.Errorf("send nf_tables batch: %w", err)
+	}
+	bySeq := map[uint32]int{}
+	for i, m := range sent {
+		bySeq[m.Header.Sequence] = i
+	}
+	var first error
+	firstIdx := len(sent)
+	for {
+		got, err := c.nl.Receive()
+		var oe *netlink.OpError
+		if errors.As(err, &oe) && oe.Sequence != 0 {
+			i, ok := bySeq[oe.Sequence]
+			if !ok {
+				return fmt.Errorf("nf_tables batch: unexpected error for sequence %d: %w", oe.Sequence, err)
+			}
+			if i == 0 && errors.Is(oe.Err, unix.ERESTART) {
+				first, firstIdx = ErrGenChanged, 0
+				continue
+			}
+			if i < firstIdx {
+				what := "the batch"
+				if i > 0 && i <= len(b.what) {
+					what = b.what[i-1]
+				}
+				first, firstIdx = &RefusedError{What: what, Reason: oe.Message, Err: c.explain(oe.Err)}, i
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("nf_tables batch: %w", err)
+		}
+		for _, m := range got {
+			if m.Header.Sequence == barrier.Header.Sequence {
+				return first
+			}
+		}
+	}
+}
