@@ -79,76 +79,17 @@ func allowPublished(port string) string {
 func TestDockerEndToEnd(t *testing.T) {
 	requireDocker(t)
 	start := time.Now()
-	hostNS := netns(t)
-	clientNS := netns(t)
-	veth := "hwd" + randHex(3)
-
-	// The client namespace, joined to the Docker host's by a veth pair.
-	if out, err := execIP("link", "add", veth, "netns", hostNS, "type", "veth", "peer", "name", veth+"c", "netns", clientNS); err != nil {
-		t.Fatalf("ip link add: %v\n%s", err, out)
-	}
-	nstest.Run(t, hostNS, nil, "ip", "addr", "add", hostAddr+"/30", "dev", veth)
-	nstest.Run(t, clientNS, nil, "ip", "addr", "add", clientAddr+"/30", "dev", veth+"c")
-	for _, ns := range []string{hostNS, clientNS} {
-		nstest.Run(t, ns, nil, "ip", "link", "set", "lo", "up")
-	}
-	nstest.Run(t, hostNS, nil, "ip", "link", "set", veth, "up")
-	nstest.Run(t, clientNS, nil, "ip", "link", "set", veth+"c", "up")
+	sc := newScene(t)
+	hostNS, clientNS, veth := sc.hostNS, sc.clientNS, sc.veth
 
 	// A real dockerd, a locally built busybox image, a container that
 	// publishes port 80 as 8080 and 8081.
 	d := newDockerHost(t, hostNS)
 	d.start()
-	token := "hostwall-docker-e2e-" + randHex(8)
-	tarball, err := busyboxImage(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.mustDocker(tarball, "import", "-c", httpdCmd, "-", image)
-	d.mustDocker(nil, "run", "-d", "--init", "--restart", "always", "--name", "web",
-		"-p", allowed+":80", "-p", other+":80", image)
-	waitServing(t, d, token)
+	token := sc.serve(d)
 	t.Logf("dockerd up, container serving: %v", time.Since(start).Round(time.Millisecond))
 
-	probe := func(port string) (string, error) {
-		t.Helper()
-		conn, err := dial(t, clientNS, hostAddr+":"+port)
-		if err != nil {
-			return "", err
-		}
-		return get(conn)
-	}
-	expectServed := func(why, port string) {
-		t.Helper()
-		resp, err := probe(port)
-		if err != nil {
-			t.Errorf("%s: client -> %s:%s: %v; want the container's page", why, hostAddr, port, err)
-		} else if !regexp.MustCompile(`^HTTP/1\.[01] 200 `).MatchString(resp) || !strings.Contains(resp, token) {
-			t.Errorf("%s: client -> %s:%s answered %q; want the container's page", why, hostAddr, port, resp)
-		}
-	}
-	expectRefused := func(why, port string) {
-		t.Helper()
-		_, err := probe(port)
-		// Refused, not timed out: FILTERS' REJECT answered, not Docker's
-		// FORWARD DROP policy.
-		if !errors.Is(err, syscall.ECONNREFUSED) {
-			t.Errorf("%s: client -> %s:%s: got %v; want connection refused", why, hostAddr, port, err)
-		}
-	}
-	policies := t.TempDir()
-	apply := func(name, text string) (stdout, stderr string) {
-		t.Helper()
-		path := filepath.Join(policies, name)
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		stdout, stderr, code := nstest.Hostwall(t, hostNS, "apply", "-4", path)
-		if code != 0 {
-			t.Fatalf("hostwall apply %s: exit %d\n%s%s", name, code, stdout, stderr)
-		}
-		return stdout, stderr
-	}
+	expectServed, expectRefused, apply := sc.expectServed, sc.expectRefused, sc.apply
 	save := func(counters bool) string {
 		t.Helper()
 		args := []string{}
@@ -184,7 +125,7 @@ func TestDockerEndToEnd(t *testing.T) {
 	if !strings.Contains(nat, "-j DNAT") {
 		t.Fatalf("Docker wrote no DNAT rule:\n%s", nat)
 	}
-	withNat := filepath.Join(policies, "dport-with-nat.v4")
+	withNat := filepath.Join(sc.policies, "dport-with-nat.v4")
 	if err := os.WriteFile(withNat, []byte(dportPolicy+nat), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -279,6 +220,95 @@ func TestDockerEndToEnd(t *testing.T) {
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
 }
 
+// scene is the Docker host's namespace and a client namespace joined by
+// a veth pair, addressed hostAddr and clientAddr, with up links.
+type scene struct {
+	t                      *testing.T
+	hostNS, clientNS, veth string
+	token                  string // the container's page, once serve ran
+	policies               string // where apply writes its policy files
+}
+
+func newScene(t *testing.T) *scene {
+	t.Helper()
+	sc := &scene{t: t, hostNS: netns(t), clientNS: netns(t), veth: "hwd" + randHex(3), policies: t.TempDir()}
+	hostNS, clientNS, veth := sc.hostNS, sc.clientNS, sc.veth
+	if out, err := execIP("link", "add", veth, "netns", hostNS, "type", "veth", "peer", "name", veth+"c", "netns", clientNS); err != nil {
+		t.Fatalf("ip link add: %v\n%s", err, out)
+	}
+	nstest.Run(t, hostNS, nil, "ip", "addr", "add", hostAddr+"/30", "dev", veth)
+	nstest.Run(t, clientNS, nil, "ip", "addr", "add", clientAddr+"/30", "dev", veth+"c")
+	for _, ns := range []string{hostNS, clientNS} {
+		nstest.Run(t, ns, nil, "ip", "link", "set", "lo", "up")
+	}
+	nstest.Run(t, hostNS, nil, "ip", "link", "set", veth, "up")
+	nstest.Run(t, clientNS, nil, "ip", "link", "set", veth+"c", "up")
+	return sc
+}
+
+// serve imports the busybox image into d and runs the container "web"
+// publishing its port 80 as allowed and other; it returns once the
+// container serves its page, which it returns.
+func (sc *scene) serve(d *dockerHost) string {
+	sc.t.Helper()
+	sc.token = "hostwall-docker-e2e-" + randHex(8)
+	tarball, err := busyboxImage(sc.token)
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+	d.mustDocker(tarball, "import", "-c", httpdCmd, "-", image)
+	d.mustDocker(nil, "run", "-d", "--init", "--restart", "always", "--name", "web",
+		"-p", allowed+":80", "-p", other+":80", image)
+	waitServing(sc.t, d, sc.token)
+	return sc.token
+}
+
+// probe fetches the page from the client namespace through the host's
+// port.
+func (sc *scene) probe(port string) (string, error) {
+	sc.t.Helper()
+	conn, err := dial(sc.t, sc.clientNS, hostAddr+":"+port)
+	if err != nil {
+		return "", err
+	}
+	return get(conn)
+}
+
+func (sc *scene) expectServed(why, port string) {
+	sc.t.Helper()
+	resp, err := sc.probe(port)
+	if err != nil {
+		sc.t.Errorf("%s: client -> %s:%s: %v; want the container's page", why, hostAddr, port, err)
+	} else if !regexp.MustCompile(`^HTTP/1\.[01] 200 `).MatchString(resp) || !strings.Contains(resp, sc.token) {
+		sc.t.Errorf("%s: client -> %s:%s answered %q; want the container's page", why, hostAddr, port, resp)
+	}
+}
+
+func (sc *scene) expectRefused(why, port string) {
+	sc.t.Helper()
+	_, err := sc.probe(port)
+	// Refused, not timed out: FILTERS' REJECT answered, not Docker's
+	// FORWARD DROP policy.
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		sc.t.Errorf("%s: client -> %s:%s: got %v; want connection refused", why, hostAddr, port, err)
+	}
+}
+
+// apply writes the policy text to a file named name and runs hostwall
+// apply -4 on it in the host namespace; a non-zero exit fails the test.
+func (sc *scene) apply(name, text string) (stdout, stderr string) {
+	sc.t.Helper()
+	path := filepath.Join(sc.policies, name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		sc.t.Fatal(err)
+	}
+	stdout, stderr, code := nstest.Hostwall(sc.t, sc.hostNS, "apply", "-4", path)
+	if code != 0 {
+		sc.t.Fatalf("hostwall apply %s: exit %d\n%s%s", name, code, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
 // execIP runs ip(8) in the test's own namespace (to make the veth pair
 // straight into the two test namespaces).
 func execIP(args ...string) (string, error) {
@@ -296,7 +326,9 @@ func waitServing(t *testing.T, d *dockerHost, token string) {
 	deadline := time.Now().Add(30 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
-		state, err := d.docker(nil, "inspect", "-f", "{{.State.Running}} {{.NetworkSettings.IPAddress}}", "web")
+		// The address from the network's entry: Docker 29's API drops
+		// the top-level NetworkSettings.IPAddress.
+		state, err := d.docker(nil, "inspect", "-f", "{{.State.Running}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "web")
 		running, ip, _ := strings.Cut(state, " ")
 		switch {
 		case err != nil:
@@ -304,10 +336,9 @@ func waitServing(t *testing.T, d *dockerHost, token string) {
 		case running != "true" || ip == "":
 			last = "container state " + state
 		default:
-			nat := nstest.Run(t, d.ns, nil, "iptables-legacy-save", "-t", "nat")
 			missing := ""
 			for _, port := range []string{allowed, other} {
-				if !strings.Contains(nat, "--dport "+port+" -j DNAT --to-destination "+ip+":80") {
+				if !d.hasDNAT(port, ip) {
 					missing = port
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"debug/elf"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,12 +148,54 @@ func busyboxImage(token string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// xtVariant is the iptables dockerd is given: the -legacy (x_tables) or
+// the -nft (nf_tables) build of iptables, ip6tables and their -save and
+// -restore.
+type xtVariant string
+
+const (
+	legacy xtVariant = "legacy"
+	nft    xtVariant = "nft"
+)
+
+// engine is a Docker engine: its dockerd and, where Debian's does not
+// fit it, its own docker-proxy. containerd, runc and docker-init are
+// Debian's for every engine.
+type engine struct {
+	name    string // for test names and logs: "20.10", "29"
+	dockerd string // absolute path
+	proxy   string // docker-proxy to put first on PATH; "" for PATH's
+	modern  bool   // Docker 29's daemon.json (time-namespaces off; no key file)
+}
+
+// debianEngine is Debian's docker.io, found on PATH.
+func debianEngine(t *testing.T) engine {
+	t.Helper()
+	p, err := exec.LookPath("dockerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine{name: "20.10", dockerd: p}
+}
+
+// dockerOpts chooses what newDockerHostWith runs.
+type dockerOpts struct {
+	engine   engine    // zero: Debian's dockerd
+	iptables xtVariant // "": legacy
+	// firewallBackend is daemon.json's "firewall-backend" (Docker 29):
+	// "" (its default, iptables) or "nftables". The nftables backend
+	// refuses to start without IPv4 forwarding, so it is turned on in
+	// the namespace first.
+	firewallBackend string
+}
+
 // dockerHost is a real dockerd running in a network namespace of the
 // test's, with every path of its own: data, exec state, pid file, API
 // socket, cgroup parent, and a tmpfs over /run in a mount namespace of
 // its own (containerd puts its shims' sockets in /run/containerd, which
-// no flag moves). Docker's iptables is iptables-legacy, through a
-// directory of symlinks first on its PATH.
+// no flag moves). Docker's iptables is the variant chosen (legacy or nft)
+// through a directory of symlinks first on its PATH, which also holds
+// the engine's dockerd and docker-proxy when they are not Debian's.
 type dockerHost struct {
 	t      *testing.T
 	ns     string // network namespace dockerd runs in
@@ -161,6 +204,7 @@ type dockerHost struct {
 	cgroup string // --cgroup-parent
 	lock   string // XTABLES_LOCKFILE, shared with hostwall (nstest's)
 	cli    string
+	opts   dockerOpts
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -169,10 +213,23 @@ type dockerHost struct {
 func (d *dockerHost) path(name string) string { return filepath.Join(d.dir, name) }
 func (d *dockerHost) sock() string            { return d.path("docker.sock") }
 
-// newDockerHost prepares the paths and the iptables-legacy PATH directory;
-// start runs dockerd. Cleanup stops everything and checks nothing stayed.
+// newDockerHost is Debian's dockerd on iptables-legacy.
 func newDockerHost(t *testing.T, ns string) *dockerHost {
 	t.Helper()
+	return newDockerHostWith(t, ns, dockerOpts{})
+}
+
+// newDockerHostWith prepares the paths, the PATH directory and the
+// daemon's config; start runs dockerd. Cleanup stops everything and
+// checks nothing stayed.
+func newDockerHostWith(t *testing.T, ns string, opts dockerOpts) *dockerHost {
+	t.Helper()
+	if opts.engine.dockerd == "" {
+		opts.engine = debianEngine(t)
+	}
+	if opts.iptables == "" {
+		opts.iptables = legacy
+	}
 	dir, err := os.MkdirTemp("", "hwdocker-")
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +241,7 @@ func newDockerHost(t *testing.T, ns string) *dockerHost {
 		cgroup: "hwtest-docker-" + randHex(4),
 		lock:   filepath.Join(os.TempDir(), "hwtest-"+ns+".lock"),
 		cli:    dockerCLI(),
+		opts:   opts,
 	}
 	var st syscall.Stat_t
 	if err := syscall.Stat("/run/netns/"+ns, &st); err != nil {
@@ -193,38 +251,78 @@ func newDockerHost(t *testing.T, ns string) *dockerHost {
 	untouched := hostPathsBefore()
 	t.Cleanup(func() { d.cleanup(untouched) })
 
-	bin := d.path("iptables-legacy")
+	bin := d.path("bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	links := map[string]string{}
 	for _, fam := range []string{"iptables", "ip6tables"} {
 		for _, suffix := range []string{"", "-save", "-restore"} {
-			target, err := exec.LookPath(fam + "-legacy" + suffix)
+			target, err := exec.LookPath(fam + "-" + string(opts.iptables) + suffix)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(target, filepath.Join(bin, fam+suffix)); err != nil {
-				t.Fatal(err)
-			}
+			links[fam+suffix] = target
 		}
 	}
-	// The daemon's own config file, not /etc/docker/daemon.json; its key
-	// file (dockerd 20.10 makes one) is not /etc/docker/key.json.
-	config := fmt.Sprintf("{\"deprecated-key-path\": %q}\n", d.path("key.json"))
-	if err := os.WriteFile(d.path("daemon.json"), []byte(config), 0o644); err != nil {
+	links["dockerd"] = opts.engine.dockerd
+	if opts.engine.proxy != "" {
+		links["docker-proxy"] = opts.engine.proxy
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The daemon's own config file, not /etc/docker/daemon.json.
+	config := map[string]any{}
+	if opts.engine.modern {
+		// Debian's runc 1.1.5 knows no time namespace: without this
+		// every docker run fails (namespace {"time" ""} does not exist).
+		config["features"] = map[string]bool{"time-namespaces": false}
+	} else {
+		// dockerd 20.10 makes a key file: not /etc/docker/key.json.
+		config["deprecated-key-path"] = d.path("key.json")
+	}
+	if opts.firewallBackend != "" {
+		config["firewall-backend"] = opts.firewallBackend
+	}
+	js, err := json.Marshal(config)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(d.path("daemon.json"), append(js, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if opts.firewallBackend == "nftables" {
+		nstest.Run(t, ns, nil, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+	}
 	return d
+}
+
+// save is iptables-save of dockerd's variant in its namespace, comments
+// stripped.
+func (d *dockerHost) save(args ...string) string {
+	d.t.Helper()
+	return nstest.StripComments(nstest.Run(d.t, d.ns, nil, "iptables-"+string(d.opts.iptables)+"-save", args...))
+}
+
+// hasDNAT reports whether Docker's rules DNAT the host's port to ip:80,
+// in whichever firewall backend the daemon was given.
+func (d *dockerHost) hasDNAT(port, ip string) bool {
+	d.t.Helper()
+	if d.opts.firewallBackend == "nftables" {
+		out, err := nstest.Try(d.ns, nil, "nft", "list", "table", "ip", "docker-bridges")
+		return err == nil && strings.Contains(out, "tcp dport "+port+" dnat to "+ip+":80")
+	}
+	return strings.Contains(d.save("-t", "nat"), "--dport "+port+" -j DNAT --to-destination "+ip+":80")
 }
 
 // start runs dockerd and waits until its API answers.
 func (d *dockerHost) start() {
 	t := d.t
 	t.Helper()
-	dockerd, err := exec.LookPath("dockerd")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dockerd := filepath.Join(d.path("bin"), "dockerd")
 	log, err := os.OpenFile(d.path("dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +344,7 @@ func (d *dockerHost) start() {
 	cmd := exec.Command("unshare", args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = cleanEnv("PATH="+d.path("iptables-legacy")+":"+os.Getenv("PATH"), "XTABLES_LOCKFILE="+d.lock)
+	cmd.Env = cleanEnv("PATH="+d.path("bin")+":"+os.Getenv("PATH"), "XTABLES_LOCKFILE="+d.lock)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start dockerd: %v", err)
 	}
