@@ -260,14 +260,64 @@ func (c *Conn) Revision(ctx context.Context, family byte, target bool, name stri
 		return false, err
 	}
 	c.deadline(ctx)
-	_, err := c.nl.Execute(m)
+	sent, err := c.nl.Send(m)
+	if err != nil {
+		return false, fmt.Errorf("probe %s revision %d: %w", name, rev, err)
+	}
+	// The kernel answers with one message flagged NLM_F_MULTI and no
+	// NLMSG_DONE after it, which netlink.Conn.Receive would wait for;
+	// read the one datagram directly.
+	reply, err := c.receiveOne(sent.Header.Sequence)
 	switch {
 	case err == nil:
-		return true, nil
+		return reply.Header.Type == m.Header.Type, nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EPROTONOSUPPORT):
 		return false, nil
 	}
 	return false, fmt.Errorf("probe %s revision %d: %w", name, rev, c.explain(err))
+}
+
+// receiveOne reads datagrams until one holds the reply to seq, and
+// returns that reply, or its error.
+func (c *Conn) receiveOne(seq uint32) (netlink.Message, error) {
+	rc, err := c.nl.SyscallConn()
+	if err != nil {
+		return netlink.Message{}, err
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		var n int
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			n, _, rerr = unix.Recvfrom(int(fd), buf, 0)
+			return rerr != unix.EAGAIN
+		}); err != nil {
+			return netlink.Message{}, err
+		}
+		if rerr != nil {
+			return netlink.Message{}, rerr
+		}
+		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
+			l := int(binary.NativeEndian.Uint32(b))
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				return netlink.Message{}, decodeErr("netlink message", fmt.Errorf("length %d of %d", l, len(b)))
+			}
+			var m netlink.Message
+			if err := m.UnmarshalBinary(b[:l]); err != nil {
+				return netlink.Message{}, decodeErr("netlink message", err)
+			}
+			b = b[min(len(b), (l+3)&^3):]
+			if m.Header.Sequence != seq {
+				continue
+			}
+			if m.Header.Type == netlink.Error && len(m.Data) >= 4 {
+				if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
+					return m, unix.Errno(-e)
+				}
+			}
+			return m, nil
+		}
+	}
 }
 
 // RefusedError is the kernel refusing one message of a batch; the whole

@@ -70,7 +70,8 @@ type Chain struct {
 	Table  string
 	Name   string
 	Handle uint64
-	// Use counts the references to the chain: jumps and gotos to it.
+	// Use counts the chain's rules plus the references to it (jumps and
+	// gotos): the references are Use minus the number of rules.
 	Use   uint32
 	Flags uint32
 	// Base is nil for a user (non-base) chain.
