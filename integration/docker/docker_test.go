@@ -3,7 +3,7 @@
 // network namespace of the test's with private paths, a container built
 // from a local busybox image publishing ports, and a client namespace
 // joined by a veth pair that makes real TCP connections. It needs root
-// and the packages integration/docker/install-deps.sh installs; with
+// and the packages make deps installs (make docker-test runs it); with
 // CI=true a missing one fails the test instead of skipping it.
 package docker
 

@@ -55,7 +55,7 @@ func requireDocker(t *testing.T) {
 		missing = append(missing, "a static "+busyboxPath+" (busybox-static): "+err.Error())
 	}
 	if len(missing) > 0 {
-		missing = append(missing, "(integration/docker/install-deps.sh installs them)")
+		missing = append(missing, "(make deps installs them)")
 	}
 	nstest.Unavailable(t, "docker test needs", missing)
 }
