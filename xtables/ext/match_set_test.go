@@ -2,7 +2,6 @@ package ext
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 )
@@ -128,34 +127,5 @@ func TestSetSave(t *testing.T) {
 	d0[4], d0[28], d0[29] = 1, 1, 2
 	if _, opts, err := SaveText(e0, RuleInfo{Family: IPv4}, d0); err != nil || opts != " --match-set hwtest src" {
 		t.Errorf("revision 0 with compat bytes: %q, %v", opts, err)
-	}
-}
-
-// TestIPSetKernel asks the real kernel; run it as root inside a network
-// namespace holding the named set (an IPv4 one, such as hash:ip), e.g.
-//
-//	ip netns exec NS env HOSTWALL_TEST_IPSET=hwtest go test -run TestIPSetKernel ./xtables/ext/
-func TestIPSetKernel(t *testing.T) {
-	name := os.Getenv("HOSTWALL_TEST_IPSET")
-	if name == "" {
-		t.Skip("HOSTWALL_TEST_IPSET not set")
-	}
-	k := kernelIPSets{}
-	idx, err := k.Index(name, IPv4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k.Name(idx)
-	if err != nil || got != name {
-		t.Fatalf("Name(%d) = %q, %v; want %q", idx, got, err, name)
-	}
-	if _, err := k.Index(name, IPv6); err == nil {
-		t.Error("IPv4 set resolved for an IPv6 rule")
-	}
-	if _, err := k.Index(name+"-nonexistent", IPv4); err == nil {
-		t.Error("missing set resolved")
-	}
-	if _, err := k.Name(idx + 1000); err == nil {
-		t.Error("missing index resolved")
 	}
 }
