@@ -343,7 +343,7 @@ func waitServing(t *testing.T, d *dockerHost, token string) {
 				}
 			}
 			if missing != "" {
-				last = "no DNAT rule for " + missing
+				last = "no DNAT rule for " + missing + " in:\n" + d.natRules()
 				break
 			}
 			conn, err := dial(t, d.ns, ip+":80")

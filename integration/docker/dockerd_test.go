@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -307,15 +308,35 @@ func (d *dockerHost) save(args ...string) string {
 	return nstest.StripComments(nstest.Run(d.t, d.ns, nil, "iptables-"+string(d.opts.iptables)+"-save", args...))
 }
 
-// hasDNAT reports whether Docker's rules DNAT the host's port to ip:80,
-// in whichever firewall backend the daemon was given.
-func (d *dockerHost) hasDNAT(port, ip string) bool {
+// natRules is where Docker's DNAT rules are, in whichever firewall
+// backend the daemon was given: iptables-save's nat table, or nft's
+// table ip docker-bridges.
+func (d *dockerHost) natRules() string {
 	d.t.Helper()
 	if d.opts.firewallBackend == "nftables" {
 		out, err := nstest.Try(d.ns, nil, "nft", "list", "table", "ip", "docker-bridges")
-		return err == nil && strings.Contains(out, "tcp dport "+port+" dnat to "+ip+":80")
+		if err != nil {
+			return err.Error()
+		}
+		return out
 	}
-	return strings.Contains(d.save("-t", "nat"), "--dport "+port+" -j DNAT --to-destination "+ip+":80")
+	return d.save("-t", "nat")
+}
+
+// nftDNAT matches Docker's nftables DNAT of port to ip:80 (ip a regexp),
+// as nft 1.0.6 lists it: `iifname != "docker0" tcp dport 8080 counter
+// packets 0 bytes 0 dnat to 172.17.0.2:80 comment "DNAT"`.
+func nftDNAT(port, ip string) *regexp.Regexp {
+	return regexp.MustCompile(`\btcp dport ` + port + ` (counter packets \d+ bytes \d+ )?dnat (ip )?to ` + ip + `:80\b`)
+}
+
+// hasDNAT reports whether Docker's rules DNAT the host's port to ip:80.
+func (d *dockerHost) hasDNAT(port, ip string) bool {
+	d.t.Helper()
+	if d.opts.firewallBackend == "nftables" {
+		return nftDNAT(port, regexp.QuoteMeta(ip)).MatchString(d.natRules())
+	}
+	return strings.Contains(d.natRules(), "--dport "+port+" -j DNAT --to-destination "+ip+":80")
 }
 
 // start runs dockerd and waits until its API answers.
