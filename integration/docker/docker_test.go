@@ -412,10 +412,16 @@ func expectPublishedPortWarning(t *testing.T, cmd, stderr string) {
 // (the last connection's closing packets counted), bounded in time.
 func stableSave(t *testing.T, ns string) string {
 	t.Helper()
-	prev := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", "-c"))
+	return stableSaveWith(t, ns, "iptables-legacy-save")
+}
+
+// stableSaveWith is stableSave with another iptables-save.
+func stableSaveWith(t *testing.T, ns, tool string) string {
+	t.Helper()
+	prev := nstest.StripComments(nstest.Run(t, ns, nil, tool, "-c"))
 	for range 25 {
 		time.Sleep(200 * time.Millisecond)
-		cur := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", "-c"))
+		cur := nstest.StripComments(nstest.Run(t, ns, nil, tool, "-c"))
 		if cur == prev {
 			return cur
 		}
