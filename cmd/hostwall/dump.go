@@ -8,11 +8,14 @@ import (
 )
 
 func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("dump", "[-4|-6] [-t TABLE]",
-		"Print every rule with the name, revision and payload bytes of its\n"+
-			"matches and target, for debugging extensions hostwall cannot print.", stdout)
+	fs := newFlags("dump", "[-4|-6] [-t TABLE] [--backend BACKEND]",
+		"Print every rule with what the kernel holds, for debugging what hostwall\n"+
+			"cannot print: on x_tables the name, revision and payload bytes of its\n"+
+			"matches and target; on nf_tables its handle and expressions (xt payloads\n"+
+			"in hex), in every table of the family.", stdout)
 	v4, v6 := familyFlags(fs)
 	table := fs.String("t", "", "dump only `TABLE`")
+	backend := backendFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -23,5 +26,10 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return eachTable(ctx, fam, *table, func(t *xtables.Table) error { return xtables.Dump(stdout, t) })
+	h, err := openHost(ctx, *backend, nil, []*xtables.Family{fam}, stderr)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return h.Dump(ctx, stdout, fam, *table)
 }

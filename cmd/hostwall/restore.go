@@ -5,23 +5,25 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
+	"github.com/hostwall/hostwall/engine"
 	"github.com/hostwall/hostwall/policy"
 	"github.com/hostwall/hostwall/xtables"
-	"github.com/hostwall/hostwall/xtables/ext"
 )
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("restore", "[-4|-6] [-n] [-c] [-w DURATION] [FILE]",
-		"Load tables from FILE (or standard input) in iptables-restore format, as\n"+
-			"iptables-legacy-restore does, for images without an iptables userland.\n"+
-			"Every table in the file is checked before the first one is written.", stdout)
+	fs := newFlags("restore", "[-4|-6] [-n] [-c] [-w DURATION] [--backend BACKEND] [FILE]",
+		"Load tables from FILE (or standard input) in iptables-restore format,\n"+
+			"leaving the kernel as iptables-legacy-restore or iptables-nft-restore 1.8.9\n"+
+			"would, for images without an iptables userland. Every table in the file\n"+
+			"is checked before the first one is written; on nf_tables the whole file\n"+
+			"is one transaction.", stdout)
 	v4, v6 := familyFlags(fs)
 	noflush := fs.Bool("n", false, "do not flush: keep the tables' other chains and rules (--noflush)")
 	counters := fs.Bool("c", false, "set counters from the file (--counters)")
-	wait := fs.Duration("w", 10*time.Second, "how long to wait for the xtables lock")
+	wait := fs.Duration("w", 10*time.Second, "how long to wait for the xtables lock (x_tables only)")
+	backend := backendFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -37,45 +39,12 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, *wait)
-	defer cancel()
-	lock, err := xtables.AcquireLock(lockCtx, xtables.LockFile())
+	h, err := openHost(ctx, *backend, nil, []*xtables.Family{fam}, stderr)
 	if err != nil {
 		return err
 	}
-	defer lock.Release()
-	conn, err := xtables.Open(fam)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	existing, err := xtables.TableNames(fam)
-	if err != nil {
-		return err
-	}
-	supported := func(k ext.Kind, n string, rev uint8) (bool, error) { return conn.Revision(k == ext.Target, n, rev) }
-	// Build every table first: a mistake anywhere in the file leaves
-	// the kernel untouched.
-	var tables []*xtables.Table
-	for _, b := range file.Tables {
-		var base *xtables.Table
-		if slices.Contains(existing, b.Table) {
-			if base, err = conn.Read(ctx, b.Table); err != nil {
-				return err
-			}
-		}
-		t, err := policy.Build(b, policy.BuildOptions{Family: fam, Base: base, NoFlush: *noflush, Counters: *counters, Supported: supported})
-		if err != nil {
-			return err
-		}
-		tables = append(tables, t)
-	}
-	for _, t := range tables {
-		if err := conn.Restore(ctx, t); err != nil {
-			return fmt.Errorf("write table %s: %w", t.Name, err)
-		}
-	}
-	return nil
+	defer h.Close()
+	return h.Restore(ctx, fam, file, engine.RestoreOptions{NoFlush: *noflush, Counters: *counters, LockWait: *wait})
 }
 
 // readInput reads the one optional FILE argument, or standard input.

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"slices"
 	"time"
 
+	"github.com/hostwall/hostwall/engine"
 	"github.com/hostwall/hostwall/xtables"
 )
 
@@ -31,35 +28,18 @@ func pickFamily(v4, v6 bool) (*xtables.Family, error) {
 	return xtables.IPv4, nil
 }
 
-// tablesToRead returns the tables to print: the one asked for, or all
-// that exist. It never names a table that does not exist yet, because
-// reading one would make the kernel create it.
-func tablesToRead(f *xtables.Family, only string) ([]string, error) {
-	names, err := xtables.TableNames(f)
-	if (errors.Is(err, xtables.ErrNoProc) || errors.Is(err, os.ErrPermission)) && only != "" {
-		// In a bare image without /proc the user's -t is all we have;
-		// iptables-save -t reads the table the same way.
-		return []string{only}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if only == "" {
-		return names, nil
-	}
-	if !slices.Contains(names, only) {
-		return nil, fmt.Errorf("%s table %q does not exist in this network namespace (hostwall does not create tables by reading them)", f, only)
-	}
-	return []string{only}, nil
-}
-
 func runSave(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("save", "[-4|-6] [-t TABLE] [-c]",
-		"Print the tables of this network namespace exactly as iptables-legacy-save\n"+
-			"and ip6tables-legacy-save print them, read from the kernel directly.", stdout)
+	fs := newFlags("save", "[-4|-6] [-t TABLE] [-c] [--backend BACKEND]",
+		"Print the tables of this network namespace exactly as iptables-save prints\n"+
+			"them, read from the kernel directly: on x_tables as iptables-legacy-save,\n"+
+			"on nf_tables as iptables-nft-save 1.8.9 (its table order, built-in chains\n"+
+			"it would create shown as ACCEPT [0:0]). A rule iptables-nft cannot read\n"+
+			"(written with nft) is printed as a \"# hostwall:\" comment with its\n"+
+			"expressions, where iptables-nft-save would skip the whole table.", stdout)
 	v4, v6 := familyFlags(fs)
 	table := fs.String("t", "", "print only `TABLE`")
 	counters := fs.Bool("c", false, "print rule counters as [packets:bytes]")
+	backend := backendFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,32 +50,12 @@ func runSave(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return eachTable(ctx, fam, *table, func(t *xtables.Table) error {
-		return xtables.Save(stdout, t, xtables.SaveOptions{Counters: *counters, Now: time.Now()})
-	})
-}
-
-// eachTable reads the tables asked for (one, or all that exist) and
-// hands each to fn. The socket is opened first, so that a missing
-// capability is what gets reported.
-func eachTable(ctx context.Context, fam *xtables.Family, only string, fn func(*xtables.Table) error) error {
-	conn, err := xtables.Open(fam)
+	h, err := openHost(ctx, *backend, nil, []*xtables.Family{fam}, stderr)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	names, err := tablesToRead(fam, only)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		t, err := conn.Read(ctx, name)
-		if err != nil {
-			return err
-		}
-		if err := fn(t); err != nil {
-			return err
-		}
-	}
-	return nil
+	defer h.Close()
+	warnings, err := h.Save(ctx, stdout, fam, *table, engine.SaveOptions{Counters: *counters, Now: time.Now()})
+	warn(stderr, warnings)
+	return err
 }
