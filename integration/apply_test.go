@@ -76,7 +76,7 @@ func TestApplyMatchesSeedRecipe(t *testing.T) {
 			hwNS := nstest.Netns(t)
 			nstest.Run(t, hwNS, base, restore, "-c")
 			before := nstest.StripComments(nstest.Run(t, hwNS, nil, save, "-c"))
-			out := nstest.MustHostwall(t, hwNS, "apply", famFlag, rc.policy)
+			out := nstest.MustHostwall(t, hwNS, "apply", "--backend", "legacy", famFlag, rc.policy)
 			if !strings.Contains(out, "written") {
 				t.Fatalf("first apply did not write:\n%s", out)
 			}
@@ -117,7 +117,7 @@ func TestApplyMatchesSeedRecipe(t *testing.T) {
 
 			// Applying the same file again writes nothing at all.
 			_, blobBefore := nstest.ReadRaw(t, hwNS, rc.fam, "filter")
-			out = nstest.MustHostwall(t, hwNS, "apply", famFlag, rc.policy)
+			out = nstest.MustHostwall(t, hwNS, "apply", "--backend", "legacy", famFlag, rc.policy)
 			if !strings.Contains(out, "no change, nothing written") {
 				t.Errorf("second apply: %s", out)
 			}
@@ -137,7 +137,7 @@ func TestApplyChangesOnlyOwned(t *testing.T) {
 	ns := nstest.Netns(t)
 	base, _ := os.ReadFile("testdata/base/docker.v4.rules")
 	nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
-	nstest.MustHostwall(t, ns, "apply", "-4", "testdata/policy/seed-docker.v4")
+	nstest.MustHostwall(t, ns, "apply", "--backend", "legacy", "-4", "testdata/policy/seed-docker.v4")
 
 	nstest.Run(t, ns, nil, "ip", "link", "set", "lo", "up")
 	nstest.LoopbackTraffic(t, ns, 3)
@@ -155,7 +155,7 @@ func TestApplyChangesOnlyOwned(t *testing.T) {
 	changed = strings.Replace(changed, "-A DOCKER-USER -i eth0 -j FILTERS\n", "", 1)
 	path := filepath.Join(t.TempDir(), "changed.v4")
 	os.WriteFile(path, []byte(changed), 0o644)
-	out := nstest.MustHostwall(t, ns, "apply", "-4", path)
+	out := nstest.MustHostwall(t, ns, "apply", "--backend", "legacy", "-4", path)
 	if !strings.Contains(out, "owned rules +1 -0, hooks +0 -1") {
 		t.Errorf("report: %s", out)
 	}
@@ -194,8 +194,9 @@ func TestApplyChangesOnlyOwned(t *testing.T) {
 
 // TestApplyBadInput: each malformed policy is refused with an error that
 // names file:line, and the kernel keeps every byte and counter.
-func TestApplyBadInput(t *testing.T) {
-	nstest.Require(t)
+// badPolicies are malformed variants of the seed's Docker policy, by name.
+func badPolicies(t *testing.T) map[string]string {
+	t.Helper()
 	good, err := os.ReadFile("testdata/policy/seed-docker.v4")
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +209,7 @@ func TestApplyBadInput(t *testing.T) {
 		return strings.Replace(g, old, new, 1)
 	}
 	ssh := "-A FILTERS -p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT"
-	bad := map[string]string{
+	return map[string]string{
 		"cidr":          replace("127.0.0.0/8", "127.0.0.0/33"),
 		"address":       replace("127.0.0.0/8", "300.0.0.0/8"),
 		"port":          replace("--dport 22", "--dport 70000"),
@@ -243,10 +244,15 @@ func TestApplyBadInput(t *testing.T) {
 		"empty":         "",
 		"builtin-owned": strings.Replace(g, ":FILTERS - [0:0]", ":FILTERS ACCEPT [0:0]", 1),
 	}
+}
+
+func TestApplyBadInput(t *testing.T) {
+	nstest.Require(t)
+	bad := badPolicies(t)
 	ns := nstest.Netns(t)
 	base, _ := os.ReadFile("testdata/base/docker.v4.rules")
 	nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
-	nstest.MustHostwall(t, ns, "apply", "-4", "testdata/policy/seed-docker.v4")
+	nstest.MustHostwall(t, ns, "apply", "--backend", "legacy", "-4", "testdata/policy/seed-docker.v4")
 	_, filterBefore := nstest.ReadRaw(t, ns, xtables.IPv4, "filter")
 	_, natBefore := nstest.ReadRaw(t, ns, xtables.IPv4, "nat")
 	dir := t.TempDir()
@@ -256,7 +262,7 @@ func TestApplyBadInput(t *testing.T) {
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, errOut, code := nstest.Hostwall(t, ns, "apply", "-4", path)
+		out, errOut, code := nstest.Hostwall(t, ns, "apply", "--backend", "legacy", "-4", path)
 		if code != 1 {
 			t.Errorf("%s: exit %d, want 1\n%s%s", name, code, out, errOut)
 			continue
@@ -293,7 +299,7 @@ func TestApplyConcurrent(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < applies; i++ {
-			if _, err := nstest.Try(ns, nil, nstest.Bin, "apply", "-4", policies[i%2]); err != nil {
+			if _, err := nstest.Try(ns, nil, nstest.Bin, "apply", "--backend", "legacy", "-4", policies[i%2]); err != nil {
 				errs <- fmt.Errorf("apply %d: %w", i, err)
 			}
 		}
@@ -326,7 +332,7 @@ func TestApplyConcurrent(t *testing.T) {
 		}
 	}
 	// The last apply used policies[(applies-1)%2]; FILTERS is exactly it.
-	out := nstest.MustHostwall(t, ns, "apply", "-4", policies[(applies-1)%2])
+	out := nstest.MustHostwall(t, ns, "apply", "--backend", "legacy", "-4", policies[(applies-1)%2])
 	if !strings.Contains(out, "no change") {
 		t.Errorf("FILTERS is not the last policy applied:\n%s", out)
 	}

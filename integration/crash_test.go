@@ -87,7 +87,7 @@ func applyKilled(t *testing.T, ns, lockPath, policy string, conn *xtables.Conn, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, nstest.Bin, "apply", "-4", policy)
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", ns, nstest.Bin, "apply", "--backend", "legacy", "-4", policy)
 	cmd.Env = append(os.Environ(), "XTABLES_LOCKFILE="+lockPath)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -130,7 +130,7 @@ func TestApplyNoUserland(t *testing.T) {
 	// The reference: the same apply with a whole system around it.
 	refNS := nstest.Netns(t)
 	nstest.Run(t, refNS, base, "iptables-legacy-restore", "-c")
-	nstest.MustHostwall(t, refNS, "apply", "-4", policyFile)
+	nstest.MustHostwall(t, refNS, "apply", "--backend", "legacy", "-4", policyFile)
 	refInfo, refBlob := nstest.ReadRaw(t, refNS, xtables.IPv4, "filter")
 
 	ns := nstest.Netns(t)
@@ -147,7 +147,7 @@ func TestApplyNoUserland(t *testing.T) {
 
 	// The xtables lock lives in /run, which is not there: hostwall
 	// refuses, as iptables does, rather than write unlocked.
-	r := chrooted(envWithout("XTABLES_LOCKFILE"), "apply", "-4", "/policy.v4")
+	r := chrooted(envWithout("XTABLES_LOCKFILE"), "apply", "--backend", "legacy", "-4", "/policy.v4")
 	if r.code != 1 || !strings.Contains(r.stderr, xtables.DefaultLockFile) {
 		t.Errorf("apply without a lock file: exit %d, want 1 and an error naming %s:\n%s%s", r.code, xtables.DefaultLockFile, r.stdout, r.stderr)
 	}
@@ -156,7 +156,7 @@ func TestApplyNoUserland(t *testing.T) {
 	}
 
 	env := append(envWithout("XTABLES_LOCKFILE"), "XTABLES_LOCKFILE=/xtables.lock")
-	r = chrooted(env, "apply", "-4", "/policy.v4")
+	r = chrooted(env, "apply", "--backend", "legacy", "-4", "/policy.v4")
 	if r.code != 0 || !strings.Contains(r.stdout, "IPv4 filter: written") {
 		t.Fatalf("apply in a bare root: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -165,7 +165,7 @@ func TestApplyNoUserland(t *testing.T) {
 		t.Errorf("apply in a bare root left other bytes than apply on a full system:\n--- bare root\n%s--- full system\n%s",
 			nstest.Run(t, ns, nil, "iptables-legacy-save", "-t", "filter"), nstest.Run(t, refNS, nil, "iptables-legacy-save", "-t", "filter"))
 	}
-	if r = chrooted(env, "apply", "-4", "/policy.v4"); r.code != 0 || !strings.Contains(r.stdout, "IPv4 filter: no change, nothing written") {
+	if r = chrooted(env, "apply", "--backend", "legacy", "-4", "/policy.v4"); r.code != 0 || !strings.Contains(r.stdout, "IPv4 filter: no change, nothing written") {
 		t.Errorf("second apply in a bare root: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -247,16 +247,16 @@ func TestLeastPrivilege(t *testing.T) {
 	t.Run("own-userns", func(t *testing.T) {
 		// What root's apply leaves in a fresh namespace.
 		refNS := nstest.Netns(t)
-		nstest.MustHostwall(t, refNS, "apply", "-4", policyPath)
+		nstest.MustHostwall(t, refNS, "apply", "--backend", "legacy", "-4", policyPath)
 		want := nstest.StripComments(nstest.Run(t, refNS, nil, "iptables-legacy-save", "-t", "filter"))
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		script := `set -e
 test "$(cat /proc/self/uid_map | tr -s ' ')" = " 0 65534 1"
-"$0" apply -4 "$1"
+"$0" apply --backend legacy -4 "$1"
 echo ---
-"$0" apply -4 "$1"
+"$0" apply --backend legacy -4 "$1"
 echo ---
 "$0" save -t filter`
 		cmd := exec.CommandContext(ctx, "unshare", "--user", "--map-root-user", "--net", "sh", "-c", script, bin, policyPath)
@@ -307,7 +307,7 @@ echo ---
 			{"root-of-another-userns", nil, true, "not in the user namespace that owns this network namespace"},
 		}
 		for _, c := range cases {
-			for _, args := range [][]string{{"apply", "-4", policyPath}, {"save", "-t", "filter"}} {
+			for _, args := range [][]string{{"apply", "--backend", "legacy", "-4", policyPath}, {"save", "-t", "filter"}} {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				argv := append([]string{bin}, args...)
 				if c.userns {

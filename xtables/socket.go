@@ -310,28 +310,7 @@ func (c *Conn) Revision(target bool, name string, rev uint8) (bool, error) {
 func (c *Conn) explain(what string, err error) error {
 	switch {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		hint := "hostwall needs CAP_NET_ADMIN and CAP_NET_RAW"
-		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-		var data [2]unix.CapUserData
-		if unix.Capget(&hdr, &data[0]) == nil {
-			var missing []string
-			for _, cp := range []struct {
-				bit  uint
-				name string
-			}{{unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"}, {unix.CAP_NET_RAW, "CAP_NET_RAW"}} {
-				if data[cp.bit/32].Effective&(1<<(cp.bit%32)) == 0 {
-					missing = append(missing, cp.name)
-				}
-			}
-			switch len(missing) {
-			case 0:
-				hint = "CAP_NET_ADMIN and CAP_NET_RAW are held, but not in the user namespace that owns this network namespace, or a security module refused"
-			case 1:
-				hint = "missing capability " + missing[0] + "; " + hint
-			default:
-				hint = "missing capabilities CAP_NET_ADMIN and CAP_NET_RAW; run hostwall as root"
-			}
-		}
+		hint := CapabilityHint()
 		return fmt.Errorf("%s %s: %w (%s)", c.fam, what, err, hint)
 	case errors.Is(err, unix.ENOPROTOOPT):
 		return fmt.Errorf("%s %s: %w (is the kernel built without x_tables legacy support?)", c.fam, what, err)
@@ -339,4 +318,32 @@ func (c *Conn) explain(what string, err error) error {
 		return fmt.Errorf("%s %s: %w (table does not exist)", c.fam, what, err)
 	}
 	return fmt.Errorf("%s %s: %w", c.fam, what, err)
+}
+
+// CapabilityHint says why the kernel refused hostwall with EPERM: which
+// of CAP_NET_ADMIN and CAP_NET_RAW the process lacks, or that it holds
+// them in a user namespace that does not own the network namespace.
+func CapabilityHint() string {
+	hint := "hostwall needs CAP_NET_ADMIN and CAP_NET_RAW"
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if unix.Capget(&hdr, &data[0]) != nil {
+		return hint
+	}
+	var missing []string
+	for _, cp := range []struct {
+		bit  uint
+		name string
+	}{{unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"}, {unix.CAP_NET_RAW, "CAP_NET_RAW"}} {
+		if data[cp.bit/32].Effective&(1<<(cp.bit%32)) == 0 {
+			missing = append(missing, cp.name)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return "CAP_NET_ADMIN and CAP_NET_RAW are held, but not in the user namespace that owns this network namespace, or a security module refused"
+	case 1:
+		return "missing capability " + missing[0] + "; " + hint
+	}
+	return "missing capabilities CAP_NET_ADMIN and CAP_NET_RAW; run hostwall as root"
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -131,15 +130,12 @@ func warn(w io.Writer, warnings []string) {
 // user namespace (unshare --user --map-root-user --net), whose
 // /proc/net/ip_tables_names belongs to the real root. The warnings it
 // feeds are advice, not worth refusing an apply for.
-func kernelNat(ctx context.Context, conn *xtables.Conn) (*xtables.Table, error) {
-	names, err := xtables.TableNames(conn.Family())
-	if errors.Is(err, xtables.ErrNoProc) || errors.Is(err, os.ErrPermission) {
+func kernelNat(ctx context.Context, h *engine.Host, fam *xtables.Family) (*xtables.Table, error) {
+	t, err := h.ReadTable(ctx, fam, "nat")
+	if errors.Is(err, xtables.ErrNoProc) || errors.Is(err, os.ErrPermission) || errors.Is(err, engine.ErrNoTable) {
 		return nil, nil
 	}
-	if err != nil || !slices.Contains(names, "nat") {
-		return nil, err
-	}
-	return conn.Read(ctx, "nat")
+	return t, err
 }
 
 func printUnmanaged(w io.Writer, d *policy.Desired) {
@@ -152,28 +148,58 @@ func printUnmanaged(w io.Writer, d *policy.Desired) {
 	}
 }
 
-func readDesired(path string, fam *xtables.Family, chains []string, conn *xtables.Conn) (*policy.Desired, error) {
+type supportedFunc = func(ext.Kind, string, uint8) (bool, error)
+
+func readDesired(path string, fam *xtables.Family, chains []string, supported supportedFunc) (*policy.Desired, error) {
 	data, err := readFileLimited(path)
 	if err != nil {
 		return nil, err
 	}
-	opt := policy.DesiredOptions{Family: fam, Chains: chains}
-	if conn != nil {
-		opt.Supported = func(k ext.Kind, n string, rev uint8) (bool, error) { return conn.Revision(k == ext.Target, n, rev) }
+	return policy.ReadDesired(path, data, policy.DesiredOptions{Family: fam, Chains: chains, Supported: supported})
+}
+
+// backendFlag registers --backend on a command that touches the kernel.
+func backendFlag(fs *cmdFlags) *string {
+	return fs.String("backend", "auto", "`BACKEND`: auto (detect what the host uses), legacy (x_tables, as\niptables-legacy) or nft (nf_tables, as iptables-nft)")
+}
+
+// openHost opens the firewall through the backend asked for, or the
+// one detected, and says which and why on stderr.
+func openHost(ctx context.Context, backend string, owned []string, fams []*xtables.Family, stderr io.Writer) (*engine.Host, error) {
+	kind, err := engine.ParseBackend(backend)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
-	return policy.ReadDesired(path, data, opt)
+	h, err := engine.Open(ctx, engine.OpenOptions{Backend: kind, Owned: owned, Families: fams})
+	if err != nil {
+		return nil, err
+	}
+	if d := h.Detection; d != nil {
+		warn(stderr, d.Warnings)
+	}
+	return h, nil
+}
+
+// backendLine says which backend is in use and why.
+func backendLine(h *engine.Host) string {
+	if h.Detection == nil {
+		return fmt.Sprintf("backend %s (as asked)", h.Backend)
+	}
+	return fmt.Sprintf("backend %s (detected: %s)", h.Backend, h.Detection.Reason)
 }
 
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("apply", "[-4 FILE] [-6 FILE] [--chain NAME]... [--dry-run] [-w DURATION]",
+	fs := newFlags("apply", "[-4 FILE] [-6 FILE] [--chain NAME]... [--backend BACKEND] [--dry-run] [-w DURATION]",
 		"Make the kernel's owned chains (FILTERS by default) and the hooks that\n"+
 			"jump to them what the rules files say, and change nothing else: every\n"+
 			"other chain, rule, policy and counter stays as it is, and rules that\n"+
-			"survive keep their counters. Each family is written in one atomic\n"+
-			"replace, and not at all when nothing changes. All files are checked\n"+
-			"before anything is written.", stdout)
+			"survive keep their counters. On x_tables each family is written in one\n"+
+			"atomic replace; on nf_tables all of it in one transaction, rules kept\n"+
+			"in place. Nothing is written when nothing changes. All files are\n"+
+			"checked before anything is written.", stdout)
 	var pf policyFlags
 	pf.register(fs)
+	backend := backendFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "print the plan as +/- lines and what is not managed; write nothing")
 	wait := fs.Duration("w", 10*time.Second, "how long to wait for the xtables lock")
 	if err := parseFlags(fs, args); err != nil {
@@ -186,28 +212,19 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	type job struct {
-		conn    *xtables.Conn
-		desired *policy.Desired
+	h, err := openHost(ctx, *backend, pf.chains, families(files), stderr)
+	if err != nil {
+		return err
 	}
-	var jobs []job
-	defer func() {
-		for _, j := range jobs {
-			j.conn.Close()
-		}
-	}()
+	defer h.Close()
+	var ds []*policy.Desired
 	for _, fam := range families(files) {
-		conn, err := xtables.Open(fam)
+		d, err := readDesired(files[fam], fam, pf.chains, h.Supported(ctx, fam))
 		if err != nil {
 			return err
 		}
-		jobs = append(jobs, job{conn: conn})
-		d, err := readDesired(files[fam], fam, pf.chains, conn)
-		if err != nil {
-			return err
-		}
-		jobs[len(jobs)-1].desired = d
-		nat, err := kernelNat(ctx, conn)
+		ds = append(ds, d)
+		nat, err := kernelNat(ctx, h, fam)
 		if err != nil {
 			return err
 		}
@@ -215,22 +232,20 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			warn(stderr, engine.PublishedPortWarnings(dt, nat))
 		}
 	}
-	var failed error
-	for _, j := range jobs {
-		backend := &engine.Legacy{Conn: j.conn}
-		rep, err := backend.Apply(ctx, j.desired, engine.Options{DryRun: *dryRun, LockWait: *wait})
-		if rep != nil {
-			printReport(stdout, rep, *dryRun)
-		}
-		if err != nil {
-			failed = errors.Join(failed, err)
-			continue
-		}
-		if *dryRun {
-			printUnmanaged(stdout, j.desired)
+	fmt.Fprintf(stdout, "hostwall: %s\n", backendLine(h))
+	reps, err := h.Apply(ctx, ds, engine.Options{DryRun: *dryRun, LockWait: *wait})
+	for _, rep := range reps {
+		printReport(stdout, rep, *dryRun)
+	}
+	if err != nil {
+		return err
+	}
+	if *dryRun {
+		for _, d := range ds {
+			printUnmanaged(stdout, d)
 		}
 	}
-	return failed
+	return nil
 }
 
 func printReport(w io.Writer, rep *engine.Report, dryRun bool) {

@@ -172,7 +172,7 @@ func workerMain(args []string) error {
 			return err
 		}
 		var out bytes.Buffer
-		ru, err := w.run(ctx, nil, &out, w.hostwall, "apply", "-4", w.newFile)
+		ru, err := w.run(ctx, nil, &out, w.hostwall, "apply", "--backend", "legacy", "-4", w.newFile)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func workerMain(args []string) error {
 		add("sys", ru.Sys)
 		add("rss", float64(ru.MaxRSS))
 		out.Reset()
-		if ru, err = w.run(ctx, nil, &out, w.hostwall, "apply", "-4", w.newFile); err != nil {
+		if ru, err = w.run(ctx, nil, &out, w.hostwall, "apply", "--backend", "legacy", "-4", w.newFile); err != nil {
 			return err
 		}
 		if !strings.Contains(out.String(), "no change") {

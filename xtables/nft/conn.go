@@ -9,6 +9,8 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/hostwall/hostwall/xtables"
 )
 
 // ErrGenChanged means another writer committed to nf_tables between
@@ -122,8 +124,11 @@ func genID(m netlink.Message) (uint32, bool) {
 
 // explain turns the errors a missing nf_tables gives into ErrNotSupported.
 func (c *Conn) explain(err error) error {
-	if errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
+	switch {
+	case errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP):
 		return fmt.Errorf("%w: %v", ErrNotSupported, err)
+	case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+		return fmt.Errorf("%w (%s)", err, xtables.CapabilityHint())
 	}
 	return err
 }

@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hostwall/hostwall/policy"
+	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
+	"github.com/hostwall/hostwall/xtables/nft"
+)
+
+// Host is one network namespace's firewall, reached through one backend:
+// what the CLI, a watcher and embedders open before they read or apply.
+type Host struct {
+	// Backend is the backend in use; Detection says why, when it was
+	// chosen automatically.
+	Backend   BackendKind
+	Detection *Detection
+
+	nft    *nft.Conn
+	legacy map[*xtables.Family]*xtables.Conn
+}
+
+// OpenOptions tune Open.
+type OpenOptions struct {
+	// Backend: Auto (or "") detects it.
+	Backend BackendKind
+	// Owned are the owned chains, for detection; DefaultChain when empty.
+	Owned []string
+	// Families to open legacy sockets for; both when empty.
+	Families []*xtables.Family
+}
+
+// Open chooses the backend (Detect unless one is given) and opens its
+// connections in the calling thread's network namespace.
+func Open(ctx context.Context, opt OpenOptions) (*Host, error) {
+	kind := opt.Backend
+	if kind == "" {
+		kind = Auto
+	}
+	h := &Host{Backend: kind, legacy: map[*xtables.Family]*xtables.Conn{}}
+	if kind == Auto || kind == NFTBackend {
+		c, err := nft.Dial(nft.Options{})
+		if err != nil && (kind == NFTBackend || !errors.Is(err, nft.ErrNotSupported)) {
+			return nil, err
+		}
+		h.nft = c
+	}
+	if kind == Auto {
+		d, err := Detect(ctx, DetectOptions{Owned: opt.Owned, NFT: h.nft})
+		if err != nil {
+			h.Close()
+			return nil, err
+		}
+		h.Backend, h.Detection = d.Backend, d
+	}
+	if h.Backend == LegacyBackend {
+		if h.nft != nil {
+			h.nft.Close()
+			h.nft = nil
+		}
+		fams := opt.Families
+		if len(fams) == 0 {
+			fams = []*xtables.Family{xtables.IPv4, xtables.IPv6}
+		}
+		for _, f := range fams {
+			c, err := xtables.Open(f)
+			if err != nil {
+				h.Close()
+				return nil, err
+			}
+			h.legacy[f] = c
+		}
+	}
+	return h, nil
+}
+
+// Close releases the connections.
+func (h *Host) Close() error {
+	var err error
+	if h.nft != nil {
+		err = h.nft.Close()
+	}
+	for _, c := range h.legacy {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}
+
+// NFT is the nf_tables connection of an nft host, nil otherwise.
+func (h *Host) NFT() *nft.Conn { return h.nft }
+
+// Legacy is the x_tables socket of a family on a legacy host, nil
+// otherwise.
+func (h *Host) Legacy(f *xtables.Family) *xtables.Conn { return h.legacy[f] }
+
+// Supported probes the kernel for an extension revision through the
+// backend in use, as iptables does before it picks one.
+func (h *Host) Supported(ctx context.Context, f *xtables.Family) func(ext.Kind, string, uint8) (bool, error) {
+	if h.Backend == NFTBackend {
+		return func(k ext.Kind, name string, rev uint8) (bool, error) {
+			return h.nft.Revision(ctx, nft.FamilyOf(f), k == ext.Target, name, rev)
+		}
+	}
+	c := h.legacy[f]
+	return func(k ext.Kind, name string, rev uint8) (bool, error) { return c.Revision(k == ext.Target, name, rev) }
+}
+
+// Apply makes the owned chains and hooks of every family what ds say,
+// and changes nothing else. On nf_tables all families go in one
+// transaction; on x_tables each table is one atomic replace.
+func (h *Host) Apply(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
+	if h.Backend == NFTBackend {
+		n := &NFT{Conn: h.nft}
+		return n.ApplyAll(ctx, ds, opt)
+	}
+	var reps []*Report
+	var failed error
+	for _, d := range ds {
+		c := h.legacy[d.Family]
+		if c == nil {
+			return reps, fmt.Errorf("no %s socket open", d.Family)
+		}
+		rep, err := (&Legacy{Conn: c}).Apply(ctx, d, opt)
+		if rep != nil {
+			reps = append(reps, rep)
+		}
+		failed = errors.Join(failed, err)
+	}
+	return reps, failed
+}
+
+// ErrNoTable means the table asked for does not exist; hostwall never
+// creates one by reading it.
+var ErrNoTable = errors.New("table does not exist")
+
+// TableNames lists the tables of a family that exist, without creating
+// any: for x_tables from /proc/net/ip{,6}_tables_names, for nf_tables
+// iptables-nft's tables in save order.
+func (h *Host) TableNames(ctx context.Context, f *xtables.Family) ([]string, error) {
+	if h.Backend != NFTBackend {
+		return xtables.TableNames(f)
+	}
+	tables, err := h.nft.Tables(ctx, nft.FamilyOf(f), 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range nft.SaveOrder {
+		for _, t := range tables {
+			if t.Name == name {
+				out = append(out, name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ReadTable reads a whole table into the model. On nf_tables, a rule not
+// in iptables-nft's form is a placeholder (nft.IsForeign) that keeps its
+// place; ErrNoTable when the table does not exist.
+func (h *Host) ReadTable(ctx context.Context, f *xtables.Family, name string) (*xtables.Table, error) {
+	if h.Backend != NFTBackend {
+		names, err := xtables.TableNames(f)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(names, name) {
+			return nil, fmt.Errorf("%s table %s: %w", f, name, ErrNoTable)
+		}
+		c := h.legacy[f]
+		if c == nil {
+			return nil, fmt.Errorf("no %s socket open", f)
+		}
+		return c.Read(ctx, name)
+	}
+	for attempt := 1; ; attempt++ {
+		t, err := readNFTWhole(ctx, h.nft, f, name)
+		if errors.Is(err, nft.ErrGenChanged) && attempt < maxAttempts {
+			continue
+		}
+		return t, err
+	}
+}
+
+func readNFTWhole(ctx context.Context, c *nft.Conn, f *xtables.Family, name string) (*xtables.Table, error) {
+	nf := nft.FamilyOf(f)
+	gen, err := c.GenID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := c.Tables(ctx, nf, gen)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for _, t := range tables {
+		found = found || t.Name == name
+	}
+	if !found {
+		return nil, fmt.Errorf("%s table %s: %w", f, name, ErrNoTable)
+	}
+	st := &nftState{family: f, table: &xtables.Table{Family: f, Name: name}, chains: map[string]*nftChain{}, handles: map[*xtables.Rule]uint64{}}
+	if err := (&NFT{Conn: c}).readWholeTable(ctx, st, nf, name, gen); err != nil {
+		return nil, err
+	}
+	st.table.SortChains()
+	return st.table, nil
+}

@@ -1,0 +1,479 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hostwall/hostwall/policy"
+	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/nft"
+)
+
+// NFT drives nf_tables in the form iptables-nft 1.8.9 writes (tables
+// "ip filter", "ip6 filter", …), so that iptables-nft, Docker and
+// kube-proxy keep reading and writing the same chains.
+//
+// Unlike the legacy backend it never rewrites a table: it reads only the
+// chains a plan needs (owned chains, the chains holding hooks, the
+// chains owned rules jump to), deletes the rules that go by handle,
+// inserts the new ones at their place, and leaves every other rule as it
+// is, handle and counters included. Both families go in one batch,
+// checked against the generation read before planning.
+type NFT struct {
+	Conn *nft.Conn
+}
+
+// nftChain is a chain as read for a plan: the kernel chain (nil when it
+// does not exist yet) and the handle of each of its rules.
+type nftChain struct {
+	kernel *nft.Chain
+	rules  []*nft.Rule
+}
+
+// nftState is what was read of one table for one plan.
+type nftState struct {
+	family     *xtables.Family
+	table      *xtables.Table
+	exists     bool
+	chains     map[string]*nftChain
+	handles    map[*xtables.Rule]uint64
+	wholeTable bool
+}
+
+// ApplyAll makes each family's owned chains and hooks what ds say, in
+// one nf_tables transaction for all of them.
+func (n *NFT) ApplyAll(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
+	for attempt := 1; ; attempt++ {
+		reps, err := n.applyOnce(ctx, ds, opt, attempt)
+		if errors.Is(err, nft.ErrGenChanged) && attempt < maxAttempts {
+			continue // another writer got in: read again and plan again
+		}
+		return reps, err
+	}
+}
+
+func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, attempt int) ([]*Report, error) {
+	gen, err := n.Conn.GenID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		b      nft.Batch
+		reps   []*Report
+		states []*nftState
+		trs    []*TableReport
+	)
+	for _, d := range ds {
+		rep := &Report{Family: d.Family}
+		reps = append(reps, rep)
+		for _, dt := range d.Tables {
+			dt = canonicalTable(d.Family, dt)
+			st, err := n.read(ctx, d.Family, dt, gen)
+			if err != nil {
+				return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+			}
+			plan, err := PlanTable(st.table, dt)
+			if err != nil {
+				return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+			}
+			tr := &TableReport{Table: dt.Table, Plan: plan, Attempts: attempt}
+			rep.Tables = append(rep.Tables, tr)
+			if plan.Changed() {
+				if err := st.diff(&b, plan, d, dt); err != nil {
+					return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+				}
+				states = append(states, st)
+				trs = append(trs, tr)
+			}
+		}
+	}
+	if opt.DryRun || b.Empty() {
+		return reps, nil
+	}
+	if err := n.Conn.Commit(ctx, &b, gen); err != nil {
+		return reps, err
+	}
+	for i, st := range states {
+		trs[i].Written = true
+		trs[i].CountersKept = st.countersKept(trs[i].Plan)
+	}
+	// Verify what was written with a read as scoped as the plan's.
+	for i, st := range states {
+		if err := n.verify(ctx, st, trs[i].Plan); err != nil {
+			return reps, fmt.Errorf("%s table %s: %w", st.family, st.table.Name, err)
+		}
+	}
+	return reps, nil
+}
+
+// read reads the chains of one table that a plan for dt needs.
+func (n *NFT) read(ctx context.Context, fam *xtables.Family, dt *policy.DesiredTable, gen uint32) (*nftState, error) {
+	nf := nft.FamilyOf(fam)
+	st := &nftState{
+		family:  fam,
+		table:   &xtables.Table{Family: fam, Name: dt.Table},
+		chains:  map[string]*nftChain{},
+		handles: map[*xtables.Rule]uint64{},
+	}
+	tables, err := n.Conn.Tables(ctx, nf, gen)
+	if err != nil {
+		return nil, err
+	}
+	st.exists = slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == dt.Table })
+
+	// The chains a plan touches or looks at: built-ins (hooks live
+	// there), owned chains, chains holding hooks, chains owned rules
+	// jump to, and DOCKER-USER.
+	var names []string
+	add := func(s string) {
+		if !slices.Contains(names, s) {
+			names = append(names, s)
+		}
+	}
+	for _, s := range nft.BuiltinNames(dt.Table) {
+		add(s)
+	}
+	for _, o := range dt.Owned {
+		add(o.Name)
+		for _, r := range o.Rules {
+			if r.Target.IsStandard() && r.Target.Chain != "" {
+				add(r.Target.Chain)
+			}
+		}
+	}
+	for _, h := range dt.Hooks {
+		add(h.Chain)
+	}
+	add("DOCKER-USER")
+	if !st.exists {
+		for _, name := range nft.BuiltinNames(dt.Table) {
+			st.addAbsentBuiltin(name)
+		}
+		st.table.SortChains()
+		return st, nil
+	}
+	for _, name := range names {
+		if err := n.readChain(ctx, st, nf, dt.Table, name, gen); err != nil {
+			return nil, err
+		}
+	}
+	// A hook to an owned chain may sit in a chain not read: the owned
+	// chain's reference count tells. Then read the whole table, once.
+	if st.unaccountedRefs(dt) {
+		if err := n.readWholeTable(ctx, st, nf, dt.Table, gen); err != nil {
+			return nil, err
+		}
+	}
+	st.table.SortChains()
+	return st, nil
+}
+
+// addAbsentBuiltin puts a built-in chain that does not exist in the
+// kernel into the model, empty and ACCEPT, as iptables-nft would create
+// it on the first rule.
+func (st *nftState) addAbsentBuiltin(name string) {
+	b, _ := nft.Builtin(st.table.Name, name)
+	st.table.Chains = append(st.table.Chains, &xtables.Chain{Name: name, Hook: int(b.Hook), Policy: xtables.VerdictAccept})
+	st.chains[name] = &nftChain{}
+}
+
+func (n *NFT) readChain(ctx context.Context, st *nftState, nf byte, table, name string, gen uint32) error {
+	kc, err := n.Conn.Chain(ctx, nf, table, name)
+	if err != nil {
+		return err
+	}
+	if kc == nil {
+		if nft.IsBuiltinName(table, name) {
+			st.addAbsentBuiltin(name)
+		}
+		return nil
+	}
+	rules, err := n.Conn.Rules(ctx, nf, table, name, gen)
+	if err != nil {
+		return err
+	}
+	return st.addChain(table, kc, rules)
+}
+
+func (st *nftState) addChain(table string, kc *nft.Chain, rules []*nft.Rule) error {
+	xc, err := nft.ToXtablesChain(table, kc)
+	if err != nil {
+		return err
+	}
+	for _, kr := range rules {
+		r := decodeKernelRule(st.family, kr)
+		st.handles[r] = kr.Handle
+		xc.Rules = append(xc.Rules, r)
+	}
+	st.table.Chains = append(st.table.Chains, xc)
+	st.chains[kc.Name] = &nftChain{kernel: kc, rules: rules}
+	return nil
+}
+
+// decodeKernelRule decodes a kernel rule into the model, or returns the
+// placeholder of a rule that is not in iptables-nft's form.
+func decodeKernelRule(f *xtables.Family, kr *nft.Rule) *xtables.Rule {
+	exprs, err := nft.UnmarshalExprs(kr.Family, kr.Exprs)
+	if err != nil {
+		return nft.ForeignRule(kr)
+	}
+	r, err := nft.DecodeRule(f, exprs, kr.UserData)
+	if err != nil {
+		return nft.ForeignRule(kr)
+	}
+	return r
+}
+
+// unaccountedRefs reports whether an owned chain is referenced from a
+// rule outside the chains read: a hook the plan would otherwise miss.
+func (st *nftState) unaccountedRefs(dt *policy.DesiredTable) bool {
+	for _, o := range dt.Owned {
+		c := st.chains[o.Name]
+		if c == nil || c.kernel == nil {
+			continue
+		}
+		refs := int(c.kernel.Use) - len(c.rules)
+		found := 0
+		for _, xc := range st.table.Chains {
+			for _, r := range xc.Rules {
+				if r.Target.IsStandard() && r.Target.Chain == o.Name {
+					found++
+				}
+			}
+		}
+		if refs > found {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *NFT) readWholeTable(ctx context.Context, st *nftState, nf byte, table string, gen uint32) error {
+	chains, err := n.Conn.Chains(ctx, nf, table, gen)
+	if err != nil {
+		return err
+	}
+	rules, err := n.Conn.Rules(ctx, nf, table, "", gen)
+	if err != nil {
+		return err
+	}
+	byChain := map[string][]*nft.Rule{}
+	for _, r := range rules {
+		byChain[r.Chain] = append(byChain[r.Chain], r)
+	}
+	for _, kc := range chains {
+		if c := st.chains[kc.Name]; c != nil && c.kernel != nil {
+			continue
+		}
+		if err := st.addChain(table, kc, byChain[kc.Name]); err != nil {
+			return err
+		}
+	}
+	st.wholeTable = true
+	return nil
+}
+
+// diff adds to b the messages that turn the chains read into plan.Next.
+func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy.DesiredTable) error {
+	nf := nft.FamilyOf(st.family)
+	table := st.table.Name
+	if !st.exists {
+		b.AddTable(nf, table)
+	}
+	cur := map[string]*xtables.Chain{}
+	for _, c := range plan.Current.Chains {
+		cur[c.Name] = c
+	}
+	// Chains first, so that rules of the batch can jump to them.
+	for _, c := range plan.Next.Chains {
+		kc := st.chains[c.Name]
+		if kc != nil && kc.kernel != nil {
+			continue
+		}
+		if c.Builtin() {
+			if len(c.Rules) == 0 {
+				continue // no rule needs it: create nothing
+			}
+			base, _ := nft.Builtin(table, c.Name)
+			base.Policy = nft.NFPolicy(c.Policy)
+			b.AddBaseChain(nf, table, c.Name, base, nil)
+		} else {
+			b.AddChain(nf, table, c.Name)
+		}
+	}
+	positions := rulePositions(d, dt)
+	for _, c := range plan.Next.Chains {
+		old := cur[c.Name]
+		var oldRules []*xtables.Rule
+		if old != nil {
+			oldRules = old.Rules
+		}
+		kept := map[*xtables.Rule]bool{}
+		for _, r := range c.Rules {
+			if _, ok := st.handles[r]; ok {
+				kept[r] = true
+			}
+		}
+		// Kept rules must keep their order: a plan only removes and
+		// inserts around them.
+		var keptOrder []*xtables.Rule
+		for _, r := range oldRules {
+			if kept[r] {
+				keptOrder = append(keptOrder, r)
+			}
+		}
+		i := 0
+		for _, r := range c.Rules {
+			if kept[r] {
+				if keptOrder[i] != r {
+					return fmt.Errorf("chain %s: the plan reorders rules it keeps", c.Name)
+				}
+				i++
+			}
+		}
+		for _, r := range oldRules {
+			if !kept[r] {
+				b.DelRule(nf, table, c.Name, st.handles[r], "deletion in chain "+c.Name)
+			}
+		}
+		for j, r := range c.Rules {
+			if kept[r] {
+				continue
+			}
+			exprs, compat, err := nft.EncodeRule(st.family, r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", positions.of(c.Name, r, dt), err)
+			}
+			raw, err := nft.MarshalExprs(nf, exprs)
+			if err != nil {
+				return fmt.Errorf("%s: %w", positions.of(c.Name, r, dt), err)
+			}
+			at := nft.Placement{Append: true}
+			for _, later := range c.Rules[j+1:] {
+				if kept[later] {
+					at = nft.Placement{Before: st.handles[later]}
+					break
+				}
+			}
+			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: compat, At: at,
+				What: positions.of(c.Name, r, dt)})
+		}
+	}
+	return nil
+}
+
+// rulePos finds where in the rules file a rule of the plan came from,
+// for naming a rule the kernel refuses.
+type rulePos struct{ file string }
+
+func rulePositions(d *policy.Desired, _ *policy.DesiredTable) rulePos { return rulePos{file: d.File} }
+
+func (p rulePos) of(chain string, r *xtables.Rule, dt *policy.DesiredTable) string {
+	for _, o := range dt.Owned {
+		if o.Name != chain {
+			continue
+		}
+		for i, or := range o.Rules {
+			if or.SameAs(r) {
+				return fmt.Sprintf("rule at %s (%s)", o.RulePos[i], dt.Text(chain, r))
+			}
+		}
+	}
+	for _, h := range dt.Hooks {
+		if h.Chain == chain && h.Rule.SameAs(r) {
+			return fmt.Sprintf("rule at %s (%s)", h.Pos, dt.Text(chain, r))
+		}
+	}
+	return fmt.Sprintf("rule of %s in chain %s", p.file, chain)
+}
+
+// countersKept counts the rules of the chains changed whose non-zero
+// counters survive because the rules were left in place.
+func (st *nftState) countersKept(plan *Plan) int {
+	n := 0
+	for _, c := range plan.Next.Chains {
+		for _, r := range c.Rules {
+			if _, ok := st.handles[r]; ok && r.Counters != (xtables.Counters{}) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// verify reads back the chains the plan changed and requires them to be
+// what it wrote: the kept rules with their handles, the new ones equal
+// to the plan's.
+func (n *NFT) verify(ctx context.Context, st *nftState, plan *Plan) error {
+	nf := nft.FamilyOf(st.family)
+	cur := map[string]*xtables.Chain{}
+	for _, c := range plan.Current.Chains {
+		cur[c.Name] = c
+	}
+	for _, c := range plan.Next.Chains {
+		if old := cur[c.Name]; old != nil && slices.Equal(old.Rules, c.Rules) && st.chains[c.Name].kernel != nil {
+			continue // untouched
+		}
+		if c.Builtin() && len(c.Rules) == 0 && (st.chains[c.Name] == nil || st.chains[c.Name].kernel == nil) {
+			continue // not created
+		}
+		rules, err := n.Conn.Rules(ctx, nf, st.table.Name, c.Name, 0)
+		if err != nil {
+			return fmt.Errorf("read back: %w", err)
+		}
+		if len(rules) != len(c.Rules) {
+			return fmt.Errorf("read back after writing: chain %s has %d rules, hostwall wrote %d (another writer got in?)", c.Name, len(rules), len(c.Rules))
+		}
+		for i, kr := range rules {
+			want := c.Rules[i]
+			if h, ok := st.handles[want]; ok {
+				if kr.Handle != h {
+					return fmt.Errorf("read back after writing: chain %s rule %d is handle %d, want %d", c.Name, i+1, kr.Handle, h)
+				}
+				continue
+			}
+			if got := decodeKernelRule(st.family, kr); !got.SameAs(canonical(st.family, want)) {
+				return fmt.Errorf("read back after writing: chain %s rule %d differs from what hostwall wrote: %s", c.Name, i+1, plan.Next.RuleText(c, want, false))
+			}
+		}
+	}
+	return nil
+}
+
+// canonical is the rule as it reads back from nf_tables: encoding and
+// decoding again drops what iptables-nft's form cannot hold.
+func canonical(f *xtables.Family, r *xtables.Rule) *xtables.Rule {
+	exprs, _, err := nft.EncodeRule(f, r)
+	if err != nil {
+		return r
+	}
+	d, err := nft.DecodeRule(f, exprs, nil)
+	if err != nil {
+		return r
+	}
+	return d
+}
+
+// canonicalTable is dt with every rule in the form it reads back from
+// nf_tables, so that an unchanged rule compares equal to the kernel's.
+func canonicalTable(f *xtables.Family, dt *policy.DesiredTable) *policy.DesiredTable {
+	c := *dt
+	c.Owned = nil
+	for _, o := range dt.Owned {
+		no := *o
+		no.Rules = make([]*xtables.Rule, len(o.Rules))
+		for i, r := range o.Rules {
+			no.Rules[i] = canonical(f, r)
+		}
+		c.Owned = append(c.Owned, &no)
+	}
+	c.Hooks = nil
+	for _, h := range dt.Hooks {
+		nh := *h
+		nh.Rule = canonical(f, h.Rule)
+		c.Hooks = append(c.Hooks, &nh)
+	}
+	return &c
+}
