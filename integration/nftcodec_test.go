@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -280,10 +279,130 @@ func withoutCounters(exprs []nft.Expr) []nft.Expr {
 }
 
 // nftSaveLossy reports the known ways iptables-nft-save 1.8.9 prints a
-// rule differently from iptables-legacy-save (whose format RuleText
-// follows) although the kernel holds the same rule:
+// rule differently from iptables-legacy-save, whose format RuleText
+// follows, for the same rule:
+//
+//   - "! -i +" and "! -o +": legacy save prints no interface whose mask
+//     is empty, inverted or not; iptables-nft-save prints them (it reads
+//     them back from the "INVAL/D" compare).
+//
+// Measured and avoided rather than excused: iptables-nft-save merges two
+// native tcp matches of a rule into one line (hostwall writes the second
+// as nft_compat) and prints "! --dport 0:N" as "--dport N+1:65535"
+// (hostwall writes nft_compat; see checkNftRule). "-i +" vanishes from
+// both saves alike.
 func nftSaveLossy(hostwall, nftSave string) bool {
-	return false
+	for _, s := range []string{" ! -i +", " ! -o +"} {
+		nftSave = strings.Replace(nftSave, s, "", 1)
+	}
+	return hostwall == nftSave
 }
 
-var _ = errors.Is
+// TestNftCodecTrace: iptables-nft's TRACE (hostwall's parser has no
+// TRACE) decodes to a TRACE target that encodes back to the kernel's
+// expressions.
+func TestNftCodecTrace(t *testing.T) {
+	nstest.Require(t)
+	nstest.RequireTools(t, "iptables-nft")
+	ns := nstest.Netns(t)
+	nstest.Run(t, ns, nil, "iptables-nft", "-t", "raw", "-A", "PREROUTING", "-p", "tcp", "--dport", "22", "-j", "TRACE")
+	conn := dialNft(t, ns)
+	ctx := context.Background()
+	gen, err := conn.GenID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := conn.Rules(ctx, nft.IPv4, "raw", "PREROUTING", gen)
+	if err != nil || len(rules) != 1 {
+		t.Fatalf("rules: %d, %v", len(rules), err)
+	}
+	got, err := nft.UnmarshalExprs(nft.IPv4, rules[0].Exprs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := nft.DecodeRule(xtables.IPv4, got, rules[0].UserData)
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, nft.Format(got))
+	}
+	if r.Target.Name != "TRACE" || len(r.Matches) != 1 || r.Matches[0].Name != "tcp" {
+		t.Fatalf("decoded %+v", r)
+	}
+	want, _, err := nft.EncodeRule(xtables.IPv4, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the kernel holds\n%sEncodeRule gives\n%s", nft.Format(got), nft.Format(want))
+	}
+}
+
+// nftCodecExtra are rules the fixtures lack, for the forms that
+// iptables-nft 1.8.9 writes in its own way: wildcard and "+"
+// interfaces, combined ports (with the double inversion bug), compat
+// tcp, two tcp matches, flags, NFLOG, limit units, mark masks, TRACE.
+var nftCodecExtra = map[*xtables.Family]string{
+	xtables.IPv4: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:X - [0:0]
+[0:0] -A INPUT -i + -j ACCEPT
+[0:0] -A FORWARD ! -i + -o + -j DROP
+[0:0] -A FORWARD ! -o + -j X
+[0:0] -A FORWARD -i eth+ ! -o e+
+[0:0] -A INPUT -p tcp -m tcp --sport 1000 --dport 80 -j ACCEPT
+[0:0] -A INPUT -p tcp -m tcp ! --sport 1000 ! --dport 80 -j ACCEPT
+[0:0] -A INPUT -p tcp -m tcp --sport 1000 ! --dport 80 -j ACCEPT
+[0:0] -A INPUT -p tcp -m tcp --sport 0 --dport 80
+[0:0] -A INPUT -p tcp -m tcp --dport 0:100
+[0:0] -A INPUT -p udp -m udp ! --sport 0:100
+[0:0] -A INPUT -p tcp -m tcp ! --tcp-flags SYN,ACK SYN -j DROP
+[0:0] -A INPUT -p tcp -m tcp --tcp-flags ALL NONE -j DROP
+[0:0] -A INPUT -p tcp -m tcp --tcp-option 2 -j DROP
+[0:0] -A INPUT -p tcp -m tcp
+[0:0] -A INPUT -p udp -m udp
+[0:0] -A INPUT -p tcp -m tcp --dport 22 -m tcp --sport 1024:65535 -j ACCEPT
+[0:0] -A INPUT -p tcp -m tcp ! --dport 0:65535
+[0:0] -A INPUT -m limit --limit 7/sec -j ACCEPT
+[0:0] -A INPUT -m limit --limit 3/hour --limit-burst 1 -j ACCEPT
+[0:0] -A INPUT -m limit --limit 2/day -j ACCEPT
+[0:0] -A INPUT -m limit --limit 7/min -j ACCEPT
+[0:0] -A INPUT -m mark --mark 0x1/0xff -j ACCEPT
+[0:0] -A INPUT -m mark ! --mark 0x2 -j ACCEPT
+[0:0] -A INPUT -m mark --mark 0x0/0x0
+[0:0] -A INPUT -j NFLOG
+[0:0] -A INPUT -j NFLOG --nflog-prefix "a b" --nflog-group 5 --nflog-size 128 --nflog-threshold 3
+[0:0] -A INPUT -j NFLOG --nflog-range 64
+[0:0] -A INPUT -j NFLOG --nflog-size 0
+[0:0] -A INPUT -m comment --comment "x" -m comment --comment "y"
+[7:700] -A INPUT -s 10.0.0.0/8 -d 10.1.2.3/32 -f -j X
+[0:0] -A INPUT ! -s 10.0.0.0/255.0.255.0 ! -d 192.168.0.0/20 ! -f -g X
+[0:0] -A X -p 47 -j RETURN
+COMMIT
+`,
+	xtables.IPv6: `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:X - [0:0]
+[0:0] -A INPUT -s ::1/128 -d fe80::/10 -i lo+ -j ACCEPT
+[0:0] -A INPUT ! -s 2001:db8:1::/48 ! -d 2001:db8::/ffff:ff00:ffff:: -j X
+[0:0] -A INPUT ! -p udp -i + -j DROP
+[0:0] -A INPUT ! -i + -g X
+[0:0] -A INPUT -p tcp -m tcp ! --sport 1000 ! --dport 80 --syn -j ACCEPT
+[0:0] -A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 128 -m limit --limit 10/sec -j NFLOG --nflog-group 2
+[0:0] -A INPUT -m mark --mark 0x10/0x10 -j RETURN
+COMMIT
+`,
+}
+
+// TestNftCodecExtra is TestNftCodec on nftCodecExtra.
+func TestNftCodecExtra(t *testing.T) {
+	nstest.Require(t)
+	nstest.RequireTools(t, "iptables-nft-restore", "iptables-nft-save", "ip6tables-nft-restore", "ip6tables-nft-save")
+	for _, f := range []*xtables.Family{xtables.IPv4, xtables.IPv6} {
+		t.Run(f.Name, func(t *testing.T) {
+			checkNftCodec(t, fixture{path: "extra-" + f.Name + ".rules", family: f, data: []byte(nftCodecExtra[f])})
+		})
+	}
+}
