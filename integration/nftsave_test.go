@@ -416,3 +416,184 @@ func noflushChange(t *testing.T, fx fixture) []byte {
 	}
 	return []byte(b.String())
 }
+
+// TestNftRestoreBuiltins walks two namespaces through the same sequence
+// of restores, iptables-nft-restore in one and hostwall restore --backend
+// nft in the other, and requires the same nf_tables state after each:
+// which built-in chains exist and with which policy counters (declared:
+// the file's with -c, [0:0] without; -P: [0:0]; made for a rule: none),
+// -n on declared built-in and user chains, -P, -N, -X, -I, -F, an empty
+// block (deletes its table, creates none), and IPv6 beside IPv4.
+func TestNftRestoreBuiltins(t *testing.T) {
+	requireNftSave(t)
+	steps := []struct {
+		v6    bool
+		flags []string
+		file  string
+	}{
+		{false, []string{"-c"}, "*filter\n:INPUT ACCEPT [3:4]\n:FORWARD DROP [5:7]\n:X - [0:0]\n-A OUTPUT -j X\n[9:9] -A X -j ACCEPT\nCOMMIT\n"},
+		{false, []string{"-n"}, "*filter\n:FORWARD ACCEPT [1:2]\nCOMMIT\n"},
+		{false, []string{"-n", "-c"}, "*filter\n:FORWARD DROP [1:2]\n:OUTPUT DROP [6:6]\nCOMMIT\n"},
+		{false, []string{"-n"}, "*filter\n-P OUTPUT ACCEPT\n-P INPUT DROP\n-N Y\n-A Y -j RETURN\n-I Y -j DROP\n-I Y 2 -p udp -j ACCEPT\n-I X 1 -j Y\n-N Z\n-X Z\nCOMMIT\n"},
+		{false, []string{"-n", "-c"}, "*raw\n:Q - [0:0]\n-A PREROUTING -j Q\nCOMMIT\n*mangle\nCOMMIT\n"},
+		{false, []string{"-c"}, "*filter\n:INPUT ACCEPT [7:7]\n-P INPUT DROP\nCOMMIT\n*nat\n:POSTROUTING ACCEPT [1:1]\n-A PREROUTING -j ACCEPT\nCOMMIT\n"},
+		{false, []string{"-n"}, "*filter\n:W - [0:0]\n-A W -j ACCEPT\nCOMMIT\n*filter\n-F\n-A INPUT -j W\nCOMMIT\n"},
+		{false, nil, "*raw\nCOMMIT\n*security\nCOMMIT\n"},
+		{true, []string{"-c"}, "*filter\n:INPUT DROP [2:3]\n:H - [0:0]\n-A INPUT -j H\n-A H -s 2001:db8::/32 -j ACCEPT\nCOMMIT\n"},
+		{true, []string{"-n"}, "*filter\n:H - [0:0]\n-A H -d 2001:db8::1/128 -j DROP\n-I INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"},
+	}
+	a, b := nstest.Netns(t), nstest.Netns(t)
+	dir := t.TempDir()
+	for i, st := range steps {
+		restore, famFlag := "iptables-nft-restore", "-4"
+		if st.v6 {
+			restore, famFlag = "ip6tables-nft-restore", "-6"
+		}
+		nstest.Run(t, a, []byte(st.file), restore, st.flags...)
+		path := filepath.Join(dir, fmt.Sprintf("step%d.rules", i))
+		if err := os.WriteFile(path, []byte(st.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		hostwallNft(t, b, append(append([]string{"restore", famFlag}, st.flags...), path)...)
+		if sa, sb := nftState(t, a, false), nftState(t, b, false); sa != sb {
+			t.Fatalf("step %d (%s %v):\n%s\n--- iptables-nft\n%s--- hostwall\n%s", i, restore, st.flags, stateDiff(sb, sa), sa, sb)
+		}
+	}
+}
+
+// TestNftSaveForeign: what iptables-nft-save cannot print. A table it has
+// no table for is faked with -t (as 1.8.9 does) and absent without; a
+// rule written with nft is printed as a "# hostwall:" comment where
+// iptables-nft-save drops the whole table; a base chain iptables-nft does
+// not make is left out with a comment, as 1.8.9 leaves it out; dump shows
+// every expression with the xt payloads; restore -n around a foreign rule
+// keeps it.
+func TestNftSaveForeign(t *testing.T) {
+	requireNftSave(t)
+	ns := nstest.Netns(t)
+	save := func(args ...string) (string, string) {
+		out, errOut, code := nstest.Hostwall(t, ns, append([]string{"save", "--backend", "nft"}, args...)...)
+		if code != 0 {
+			t.Fatalf("hostwall save %v: exit %d\n%s", args, code, errOut)
+		}
+		return nstest.StripComments(out), errOut
+	}
+	// Nothing at all: both print nothing, and with -t the faked table.
+	for _, args := range [][]string{nil, {"-t", "raw"}, {"-c", "-t", "nat"}} {
+		want := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-nft-save", args...))
+		if got, _ := save(args...); got != want {
+			t.Errorf("empty namespace, save %v: %s", args, nstest.FirstDiff(got, want))
+		}
+	}
+	if _, _, code := nstest.Hostwall(t, ns, "save", "--backend", "nft", "-t", "nosuch"); code != 1 {
+		t.Errorf("save -t nosuch: exit %d, want 1", code)
+	}
+	nstest.Run(t, ns, []byte("*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A INPUT -j X\n-A X -p tcp -m conntrack --ctstate NEW -m tcp --dport 22 -j ACCEPT\n-A X -j DROP\nCOMMIT\n"), "iptables-nft-restore")
+	before, _ := save()
+	if want := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-nft-save")); before != want {
+		t.Fatalf("save: %s", nstest.FirstDiff(before, want))
+	}
+	nstest.Run(t, ns, nil, "nft", "insert", "rule", "ip", "filter", "X", "ct", "state", "established", "counter", "accept")
+	nstest.Run(t, ns, nil, "nft", "add", "chain", "ip", "filter", "Q", "{ type filter hook input priority 10; }")
+	nstest.Run(t, ns, nil, "nft", "add", "rule", "ip", "filter", "Q", "accept")
+	if got := nstest.Run(t, ns, nil, "iptables-nft-save"); !strings.Contains(got, "# Table `filter' is incompatible, use 'nft' tool.") || strings.Contains(got, "-A X") {
+		t.Fatalf("iptables-nft-save no longer gives up on the table:\n%s", got)
+	}
+	out, errOut, code := nstest.Hostwall(t, ns, "save", "--backend", "nft")
+	if code != 0 {
+		t.Fatalf("save with a foreign rule: exit %d\n%s", code, errOut)
+	}
+	foreign := regexp.MustCompile(`(?m)^# hostwall: rule handle \d+ in chain X is not in iptables-nft form .*\[ ct .*\[ immediate reg 0 accept \]$`)
+	if !foreign.MatchString(out) {
+		t.Errorf("the foreign rule is not printed as a comment in its place:\n%s", out)
+	}
+	if !strings.Contains(out, "# hostwall: base chain Q (type filter, hook 1, priority 10) is not one iptables-nft makes; it and its 1 rule(s) are left out") {
+		t.Errorf("the foreign base chain is not named:\n%s", out)
+	}
+	if got := nstest.StripComments(out); got != before {
+		t.Errorf("the rest of the table prints otherwise than before: %s", nstest.FirstDiff(got, before))
+	}
+	if !strings.Contains(errOut, "1 rule(s) not in iptables-nft form") || !strings.Contains(errOut, "base chain Q") {
+		t.Errorf("no warning on stderr:\n%s", errOut)
+	}
+	// The comment sits between the lines of its neighbours.
+	if i, j := strings.Index(out, "-A INPUT -j X\n# hostwall: rule handle"), strings.Index(out, "accept ]\n-A X -p tcp"); i < 0 || j < 0 {
+		t.Errorf("the foreign rule is not in its place:\n%s", out)
+	}
+	dump := hostwallNft(t, ns, "dump")
+	for _, want := range []string{"table ip filter", "chain Q handle", "(not an iptables-nft built-in chain)", "not in iptables-nft form", "[ match name conntrack rev 3 (168 B) ", "-A X -p tcp -m conntrack --ctstate NEW -m tcp --dport 22 -j ACCEPT"} {
+		if !strings.Contains(dump, want) {
+			t.Errorf("dump lacks %q:\n%s", want, dump)
+		}
+	}
+	// restore -n of another chain leaves the foreign rule and chain alone;
+	// one naming X flushes X, foreign rule included, as iptables-nft does.
+	path := filepath.Join(t.TempDir(), "n.rules")
+	if err := os.WriteFile(path, []byte("*filter\n:Y - [0:0]\n-A INPUT -j Y\nCOMMIT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostwallNft(t, ns, "restore", "-n", path)
+	if out := hostwallNft(t, ns, "save"); !foreign.MatchString(out) || !strings.Contains(out, "base chain Q") || !strings.Contains(out, "-A INPUT -j Y") {
+		t.Errorf("restore -n elsewhere touched the foreign rule or chain:\n%s", out)
+	}
+	if err := os.WriteFile(path, []byte("*filter\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostwallNft(t, ns, "restore", "-n", path)
+	if out := hostwallNft(t, ns, "save"); foreign.MatchString(out) || !strings.Contains(out, "-A X -j RETURN") || !strings.Contains(out, "base chain Q") {
+		t.Errorf("restore -n of X did not flush it, or touched Q:\n%s", out)
+	}
+}
+
+// TestNftRestoreBadInput: a mistake anywhere in the file, or a rule
+// nf_tables refuses, changes nothing in any table, and the error names
+// the file and line.
+func TestNftRestoreBadInput(t *testing.T) {
+	requireNftSave(t)
+	ns := nstest.Netns(t)
+	nstest.Run(t, ns, []byte("*filter\n:INPUT DROP [1:2]\n:X - [0:0]\n-A INPUT -j X\n[4:5] -A X -j ACCEPT\nCOMMIT\n*nat\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n"), "iptables-nft-restore", "-c")
+	before := nftState(t, ns, false)
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ file, want string }{
+		"parse":  {"*filter\n:X - [0:0]\n-A X -j ACCEPT\nCOMMIT\n*nat\n-A POSTROUTING -p tcp --nosuch 1 -j ACCEPT\nCOMMIT\n", "bad.rules:6:"},
+		"encode": {"*nat\n-A POSTROUTING -j ACCEPT\nCOMMIT\n*filter\n:X - [0:0]\n-A X ! -s 0.0.0.0/0 -j ACCEPT\nCOMMIT\n", "bad.rules:6:"},
+		"chain":  {"*filter\n:X - [0:0]\n-A X -j NOSUCH\nCOMMIT\n", "bad.rules:3:"},
+	} {
+		path := filepath.Join(dir, "bad.rules")
+		if err := os.WriteFile(path, []byte(c.file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, flags := range [][]string{{"-c"}, {"-n"}} {
+			_, errOut, code := nstest.Hostwall(t, ns, append(append([]string{"restore", "--backend", "nft"}, flags...), path)...)
+			if code != 1 || !strings.Contains(errOut, c.want) {
+				t.Errorf("%s %v: exit %d, want 1 and an error naming %s:\n%s", name, flags, code, c.want, errOut)
+			}
+			if after := nftState(t, ns, false); after != before {
+				t.Errorf("%s %v: a refused restore changed nf_tables; %s", name, flags, stateDiff(after, before))
+			}
+		}
+	}
+}
+
+// TestNftRestoreLarge: a file too large for one default-sized netlink
+// send (3,000 rules, about 1 MB of batch) restores as iptables-nft-restore
+// restores it.
+func TestNftRestoreLarge(t *testing.T) {
+	requireNftSave(t)
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:X - [0:0]\n-A INPUT -j X\n")
+	for i := 1; i <= 3000; i++ {
+		fmt.Fprintf(&b, "-A X -s 10.%d.%d.0/24 -p tcp -m tcp --dport %d -m comment --comment \"rule %d\" -j ACCEPT\n", i/250, i%250, i, i)
+	}
+	b.WriteString("COMMIT\n")
+	path := filepath.Join(t.TempDir(), "large.rules")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, h := nstest.Netns(t), nstest.Netns(t)
+	nstest.Run(t, a, []byte(b.String()), "iptables-nft-restore")
+	hostwallNft(t, h, "restore", path)
+	if sa, sh := nftState(t, a, false), nftState(t, h, false); sa != sh {
+		t.Errorf("large restore differs from iptables-nft's; %s", stateDiff(sh, sa))
+	}
+}
