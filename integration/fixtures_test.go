@@ -155,7 +155,7 @@ func checkFixture(t *testing.T, fx fixture) {
 	// (b) hostwall save == iptables-legacy-save.
 	for _, args := range [][]string{{"-c"}, nil} {
 		want := nstest.StripComments(nstest.Run(t, oracleNS, nil, save, args...))
-		got := nstest.StripComments(nstest.Run(t, oracleNS, nil, nstest.Bin, append([]string{"save", famFlag}, args...)...))
+		got := nstest.StripComments(nstest.Run(t, oracleNS, nil, nstest.Bin, append([]string{"save", "--backend", "legacy", famFlag}, args...)...))
 		if got != want {
 			t.Errorf("(b) hostwall save %v differs from %s; %s", args, save, nstest.FirstDiff(got, want))
 		}
@@ -206,7 +206,7 @@ func checkFixture(t *testing.T, fx fixture) {
 	// iptables-legacy-restore -c: the same kernel bytes.
 	cliNS := nstest.Netns(t)
 	fx.prepare(t, cliNS)
-	nstest.MustHostwall(t, cliNS, "restore", famFlag, "-c", fx.path)
+	nstest.MustHostwall(t, cliNS, "restore", "--backend", "legacy", famFlag, "-c", fx.path)
 	for name, want := range oracleBlobs {
 		if _, got := nstest.ReadRaw(t, cliNS, fx.family, name); !bytes.Equal(got, want) {
 			t.Errorf("(d) hostwall restore: table %s differs from iptables-legacy-restore's at byte %d", name, diffAt(got, want))

@@ -170,7 +170,7 @@ func TestApplyNoUserland(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"-t", "filter"}, {"-c", "-t", "filter"}} {
-		r = chrooted(env, append([]string{"save"}, args...)...)
+		r = chrooted(env, append([]string{"save", "--backend", "legacy"}, args...)...)
 		want := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", args...))
 		if got := nstest.StripComments(r.stdout); r.code != 0 || got != want {
 			t.Errorf("save %v in a bare root: exit %d, %s\n%s", args, r.code, nstest.FirstDiff(got, want), r.stderr)
@@ -180,7 +180,7 @@ func TestApplyNoUserland(t *testing.T) {
 		}
 	}
 	// Without /proc the tables cannot be listed without creating them.
-	if r = chrooted(env, "save"); r.code != 1 || !strings.Contains(r.stderr, "/proc is not mounted") {
+	if r = chrooted(env, "save", "--backend", "legacy"); r.code != 1 || !strings.Contains(r.stderr, "/proc is not mounted") {
 		t.Errorf("save without -t and without /proc: exit %d, want 1 and a clear refusal:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -258,7 +258,7 @@ test "$(cat /proc/self/uid_map | tr -s ' ')" = " 0 65534 1"
 echo ---
 "$0" apply --backend legacy -4 "$1"
 echo ---
-"$0" save -t filter`
+"$0" save --backend legacy -t filter`
 		cmd := exec.CommandContext(ctx, "unshare", "--user", "--map-root-user", "--net", "sh", "-c", script, bin, policyPath)
 		asNobody(cmd, lockFile)
 		r := mustRunCmd(t, cmd)
@@ -307,7 +307,7 @@ echo ---
 			{"root-of-another-userns", nil, true, "not in the user namespace that owns this network namespace"},
 		}
 		for _, c := range cases {
-			for _, args := range [][]string{{"apply", "--backend", "legacy", "-4", policyPath}, {"save", "-t", "filter"}} {
+			for _, args := range [][]string{{"apply", "--backend", "legacy", "-4", policyPath}, {"save", "--backend", "legacy", "-t", "filter"}} {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				argv := append([]string{bin}, args...)
 				if c.userns {

@@ -41,7 +41,7 @@ COMMIT
 		nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
 	}
 	nstest.Run(t, oracle, change, "iptables-legacy-restore", "-n")
-	nstest.MustHostwall(t, hw, "restore", "-4", "-n", path)
+	nstest.MustHostwall(t, hw, "restore", "--backend", "legacy", "-4", "-n", path)
 	for _, table := range []string{"filter", "nat"} {
 		oi, ob := nstest.ReadRaw(t, oracle, xtables.IPv4, table)
 		hi, hb := nstest.ReadRaw(t, hw, xtables.IPv4, table)

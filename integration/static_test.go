@@ -33,14 +33,14 @@ func TestStaticBinaryAlone(t *testing.T) {
 		nstest.Run(t, ns, fx.data, "iptables-legacy-restore", "-c")
 		for _, args := range [][]string{{"-t", "filter"}, {"-c", "-t", "filter"}} {
 			want := nstest.StripComments(nstest.Run(t, ns, nil, "iptables-legacy-save", args...))
-			got := nstest.StripComments(nstest.Run(t, ns, nil, "chroot", append([]string{root, "/hostwall", "save"}, args...)...))
+			got := nstest.StripComments(nstest.Run(t, ns, nil, "chroot", append([]string{root, "/hostwall", "save", "--backend", "legacy"}, args...)...))
 			if got != want {
 				t.Errorf("save %v in a bare chroot differs: %s", args, nstest.FirstDiff(got, want))
 			}
 		}
 		// Without /proc the tables cannot be listed without creating
 		// them: hostwall says so instead of guessing.
-		if out, err := nstest.Try(ns, nil, "chroot", root, "/hostwall", "save"); err == nil {
+		if out, err := nstest.Try(ns, nil, "chroot", root, "/hostwall", "save", "--backend", "legacy"); err == nil {
 			t.Errorf("save without -t and without /proc succeeded: %q", out)
 		}
 		return

@@ -147,7 +147,7 @@ func workerMain(args []string) error {
 	}
 	// hostwall save prints what iptables-legacy-save prints.
 	var hs, is bytes.Buffer
-	if _, err := w.run(ctx, nil, &hs, w.hostwall, "save", "-t", "filter"); err != nil {
+	if _, err := w.run(ctx, nil, &hs, w.hostwall, "save", "--backend", "legacy", "-t", "filter"); err != nil {
 		return err
 	}
 	if _, err := w.run(ctx, nil, &is, "iptables-legacy-save", "-t", "filter"); err != nil {
@@ -197,7 +197,7 @@ func workerMain(args []string) error {
 		}
 		add("nochange", ru.Wall)
 
-		if ru, err = w.run(ctx, nil, devnull, w.hostwall, "save", "-t", "filter"); err != nil {
+		if ru, err = w.run(ctx, nil, devnull, w.hostwall, "save", "--backend", "legacy", "-t", "filter"); err != nil {
 			return err
 		}
 		add("save", ru.Wall)
