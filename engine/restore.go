@@ -145,30 +145,45 @@ func memoSupported(probe func(ext.Kind, string, uint8) (bool, error)) func(ext.K
 // 1.8.9 drops them; hostwall does what the file says).
 func BuildNFTRestore(ctx context.Context, c *nft.Conn, f *xtables.Family, file *policy.File,
 	opt RestoreOptions, supported func(ext.Kind, string, uint8) (bool, error), gen uint32) (*nft.Batch, error) {
+	snaps := map[string]*nft.Snapshot{}
+	for _, blk := range file.Tables {
+		if snaps[blk.Table] != nil {
+			continue
+		}
+		snap, err := nft.ReadSnapshot(ctx, c, f, blk.Table, gen)
+		if err != nil {
+			return nil, fmt.Errorf("%s table %s: %w", f, blk.Table, err)
+		}
+		snaps[blk.Table] = snap
+	}
+	b, _, err := planNFTRestore(snaps, file, opt, supported)
+	return b, err
+}
+
+// planNFTRestore is BuildNFTRestore on tables already read: snaps holds
+// the kernel's copy of every table the file names.
+func planNFTRestore(snaps map[string]*nft.Snapshot, file *policy.File, opt RestoreOptions,
+	supported func(ext.Kind, string, uint8) (bool, error)) (*nft.Batch, []*restoreTable, error) {
 	var order []*restoreTable
 	byName := map[string]*restoreTable{}
 	for _, blk := range file.Tables {
 		st := byName[blk.Table]
 		if st == nil {
-			snap, err := nft.ReadSnapshot(ctx, c, f, blk.Table, gen)
-			if err != nil {
-				return nil, fmt.Errorf("%s table %s: %w", f, blk.Table, err)
-			}
-			st = newRestoreTable(snap, opt.NoFlush)
+			st = newRestoreTable(snaps[blk.Table], opt.NoFlush)
 			byName[blk.Table] = st
 			order = append(order, st)
 		}
 		if err := st.apply(blk, opt, supported); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	b := &nft.Batch{}
 	for _, st := range order {
 		if err := st.emit(b); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return b, nil
+	return b, order, nil
 }
 
 // restoreTable follows one table through the blocks of a file: the
