@@ -303,7 +303,6 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 			b.AddChain(nf, table, c.Name)
 		}
 	}
-	positions := rulePositions(d, dt)
 	for _, c := range plan.Next.Chains {
 		old := cur[c.Name]
 		var oldRules []*xtables.Rule
@@ -344,11 +343,11 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 			}
 			exprs, compat, err := nft.EncodeRule(st.family, r)
 			if err != nil {
-				return fmt.Errorf("%s: %w", positions.of(c.Name, r, dt), err)
+				return fmt.Errorf("%s: %w", ruleOrigin(d, dt, c.Name, r), err)
 			}
 			raw, err := nft.MarshalExprs(nf, exprs)
 			if err != nil {
-				return fmt.Errorf("%s: %w", positions.of(c.Name, r, dt), err)
+				return fmt.Errorf("%s: %w", ruleOrigin(d, dt, c.Name, r), err)
 			}
 			at := nft.Placement{Append: true}
 			for _, later := range c.Rules[j+1:] {
@@ -358,19 +357,15 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 				}
 			}
 			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: compat, At: at,
-				What: positions.of(c.Name, r, dt)})
+				What: ruleOrigin(d, dt, c.Name, r)})
 		}
 	}
 	return nil
 }
 
-// rulePos finds where in the rules file a rule of the plan came from,
-// for naming a rule the kernel refuses.
-type rulePos struct{ file string }
-
-func rulePositions(d *policy.Desired, _ *policy.DesiredTable) rulePos { return rulePos{file: d.File} }
-
-func (p rulePos) of(chain string, r *xtables.Rule, dt *policy.DesiredTable) string {
+// ruleOrigin names a rule of the plan by where the rules file wrote it,
+// for an error about it (the kernel refusing it, say).
+func ruleOrigin(d *policy.Desired, dt *policy.DesiredTable, chain string, r *xtables.Rule) string {
 	for _, o := range dt.Owned {
 		if o.Name != chain {
 			continue
@@ -386,7 +381,7 @@ func (p rulePos) of(chain string, r *xtables.Rule, dt *policy.DesiredTable) stri
 			return fmt.Sprintf("rule at %s (%s)", h.Pos, dt.Text(chain, r))
 		}
 	}
-	return fmt.Sprintf("rule of %s in chain %s", p.file, chain)
+	return fmt.Sprintf("rule of %s in chain %s", d.File, chain)
 }
 
 // countersKept counts the rules of the chains changed whose non-zero

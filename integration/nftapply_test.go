@@ -262,3 +262,36 @@ func TestNftApplyConcurrent(t *testing.T) {
 		t.Errorf("FILTERS is not the last policy applied:\n%s", out)
 	}
 }
+
+// TestNftApplyKernelRefusal: a rule only the kernel refuses (DNAT outside
+// the nat table) in the IPv4 file, with a good IPv6 file: the one batch
+// of both families is refused whole, the error names the rule's file
+// line, and nf_tables sees no event.
+func TestNftApplyKernelRefusal(t *testing.T) {
+	requireNft(t)
+	ns := nstest.Netns(t)
+	base, _ := os.ReadFile("testdata/base/docker.v4.rules")
+	nstest.Run(t, ns, base, "iptables-nft-restore")
+	pol, _ := os.ReadFile("testdata/policy/seed-docker.v4")
+	bad := strings.Replace(string(pol), "-A FILTERS -j REJECT", "-A FILTERS -p tcp -j DNAT --to-destination 192.0.2.1\n-A FILTERS -j REJECT", 1)
+	path := filepath.Join(t.TempDir(), "dnat.v4")
+	os.WriteFile(path, []byte(bad), 0o644)
+	line := 0
+	for i, l := range strings.Split(bad, "\n") {
+		if strings.Contains(l, "DNAT") {
+			line = i + 1
+		}
+	}
+	before := nftSnapshot(t, ns, true)
+	stop := monitor(t, ns)
+	out, errOut, code := nstest.Hostwall(t, ns, "apply", "-4", path, "-6", "testdata/policy/seed.v6")
+	if ev := stop(); len(ev) != 0 {
+		t.Errorf("refused apply made events: %q", ev)
+	}
+	if code != 1 || !strings.Contains(errOut, fmt.Sprintf("%s:%d", path, line)) {
+		t.Errorf("exit %d, want 1 and the DNAT rule's %s:%d named:\n%s%s", code, path, line, out, errOut)
+	}
+	if after := nftSnapshot(t, ns, true); after != before {
+		t.Errorf("refused apply changed nf_tables:\n%s", nstest.FirstDiff(before, after))
+	}
+}
