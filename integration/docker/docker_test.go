@@ -2,7 +2,9 @@
 // dockerd (docker.io) with the iptables-legacy backend, running in a
 // network namespace of the test's with private paths, a container built
 // from a local busybox image publishing ports, and a client namespace
-// joined by a veth pair that makes real TCP connections. It needs root
+// joined by a veth pair that makes real TCP connections. The same
+// harness runs Docker on iptables-nft, Debian's 20.10 and Docker 29's
+// engine built from its Go module (dockernft_test.go). It needs root
 // and the packages make deps installs (make docker-test runs it); with
 // CI=true a missing one fails the test instead of skipping it.
 package docker

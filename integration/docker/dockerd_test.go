@@ -231,6 +231,9 @@ func newDockerHostWith(t *testing.T, ns string, opts dockerOpts) *dockerHost {
 	if opts.iptables == "" {
 		opts.iptables = legacy
 	}
+	if opts.firewallBackend != "" && !opts.engine.modern {
+		t.Fatalf("firewall-backend %q needs Docker 29; dockerd %s refuses the key", opts.firewallBackend, opts.engine.name)
+	}
 	dir, err := os.MkdirTemp("", "hwdocker-")
 	if err != nil {
 		t.Fatal(err)
