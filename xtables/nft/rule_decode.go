@@ -149,9 +149,11 @@ func (d *decoder) settle(s *register) error {
 	return foreign("a register loaded and never read")
 }
 
-// sreg returns a register about to be read; it must hold something and
-// be read once.
-func (d *decoder) sreg(reg uint32) (*register, error) {
+// sreg returns a register about to be read, which must hold something.
+// Compares may read it again (nft writes "dport 1000-2000" as >= and <=
+// on one load, and 1.8.9 applies both); what they set is checked for
+// repeats field by field. A bitwise or meta set reads it once.
+func (d *decoder) sreg(reg uint32, again bool) (*register, error) {
 	s, err := d.slot(reg)
 	if err != nil {
 		return nil, err
@@ -159,7 +161,7 @@ func (d *decoder) sreg(reg uint32) (*register, error) {
 	if s.kind == regNone {
 		return nil, foreign("register %d read before it is loaded", reg)
 	}
-	if s.used {
+	if s.used && !again {
 		return nil, foreign("register %d read twice", reg)
 	}
 	s.used = true
@@ -231,7 +233,7 @@ func (d *decoder) setTarget(t xtables.Target) {
 }
 
 func (d *decoder) bitwise(e *Bitwise) error {
-	s, err := d.sreg(e.SReg)
+	s, err := d.sreg(e.SReg, false)
 	if err != nil {
 		return err
 	}
@@ -268,7 +270,7 @@ func opIs(op uint32, ops ...uint32) bool {
 }
 
 func (d *decoder) cmp(e *Cmp) error {
-	s, err := d.sreg(e.Reg)
+	s, err := d.sreg(e.Reg, true)
 	if err != nil {
 		return err
 	}
@@ -710,7 +712,7 @@ func (d *decoder) icmp(s *register, e *Cmp) error {
 }
 
 func (d *decoder) rangeExpr(e *Range) error {
-	s, err := d.sreg(e.Reg)
+	s, err := d.sreg(e.Reg, true)
 	if err != nil {
 		return err
 	}
@@ -791,7 +793,7 @@ func (d *decoder) metaSet(e *Meta) error {
 	if e.Key != unix.NFT_META_NFTRACE {
 		return foreign("meta set of key %d", e.Key)
 	}
-	s, err := d.sreg(e.Reg)
+	s, err := d.sreg(e.Reg, false)
 	if err != nil {
 		return err
 	}
