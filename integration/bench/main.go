@@ -28,12 +28,24 @@ import (
 	"time"
 )
 
-type config struct{ Foreign, Policy int }
-
-var defaultConfigs = []config{
-	{0, 10}, {0, 1000}, {1000, 10}, {1000, 1000},
-	{10000, 10}, {10000, 1000}, {50000, 10}, {50000, 1000},
+type config struct {
+	Backend         string
+	Foreign, Policy int
 }
+
+var defaultSizes = []config{
+	{"", 0, 10}, {"", 0, 1000}, {"", 1000, 10}, {"", 1000, 1000},
+	{"", 10000, 10}, {"", 10000, 1000}, {"", 50000, 10}, {"", 50000, 1000},
+}
+
+// defaultNftSizes keep the nft rows to FILTERS of 10: at 50k foreign
+// rules one nft run takes about 13 s (two whole-table restores, two
+// saves, a table deletion), and make bench should stay under ~10 min.
+var defaultNftSizes = []config{{"", 0, 10}, {"", 1000, 10}, {"", 10000, 10}, {"", 50000, 10}}
+
+// nftMarker starts the nf_tables section of results.md: a run of one
+// backend keeps the other's section.
+const nftMarker = "<!-- nft section: written by make bench (BENCH_ONLY=nft alone) -->"
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "measure" {
@@ -56,26 +68,28 @@ func parentMain(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	bin := fs.String("hostwall", "bin/hostwall", "the hostwall `binary` to measure")
 	runs := fs.Int("runs", 21, "runs per measurement (the median is reported; at least 7)")
-	only := fs.String("only", "", "run only these sizes, as FOREIGNxPOLICY[,...] (e.g. 50000x1000)")
+	only := fs.String("only", "", "run only these backends and sizes, as legacy, nft or FOREIGNxPOLICY[,...] (e.g. nft,50000x1000)")
+	nftRuns50k := fs.Int("nft-runs-50k", 7, "runs per nft measurement at 50k foreign rules (at least 7)")
 	out := fs.String("o", "", "write the results to this markdown `file`")
 	profile := fs.String("profile", "", "also write CPU and heap profiles of the library apply into `dir` (largest size only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *runs < 7 {
-		return fmt.Errorf("-runs %d: at least 7", *runs)
+	if *runs < 7 || *nftRuns50k < 7 {
+		return fmt.Errorf("-runs %d, -nft-runs-50k %d: at least 7", *runs, *nftRuns50k)
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (it makes network namespaces)")
 	}
 	var missing []string
-	for _, tool := range []string{"iptables-legacy", "iptables-legacy-restore", "iptables-legacy-save", "egrep", "sh"} {
+	for _, tool := range []string{"iptables-legacy", "iptables-legacy-restore", "iptables-legacy-save",
+		"iptables-nft", "iptables-nft-restore", "iptables-nft-save", "nft", "egrep", "sh"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			missing = append(missing, tool)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("missing %s (apt-get install iptables grep)", strings.Join(missing, ", "))
+		return fmt.Errorf("missing %s (apt-get install iptables nftables grep)", strings.Join(missing, ", "))
 	}
 	hw, err := filepath.Abs(*bin)
 	if err != nil {
@@ -84,14 +98,38 @@ func parentMain(args []string) error {
 	if _, err := os.Stat(hw); err != nil {
 		return fmt.Errorf("hostwall binary: %w (run make build)", err)
 	}
-	configs := defaultConfigs
+	backends := []string{"legacy", "nft"}
+	sizes := defaultSizes
+	someSizes := false
 	if *only != "" {
-		configs = nil
+		var bs []string
+		var ss []config
 		for _, s := range strings.Split(*only, ",") {
+			if s == "legacy" || s == "nft" {
+				bs = append(bs, s)
+				continue
+			}
 			var c config
 			if _, err := fmt.Sscanf(s, "%dx%d", &c.Foreign, &c.Policy); err != nil {
-				return fmt.Errorf("-only %q: want FOREIGNxPOLICY", s)
+				return fmt.Errorf("-only %q: want legacy, nft or FOREIGNxPOLICY", s)
 			}
+			ss = append(ss, c)
+		}
+		if bs != nil {
+			backends = bs
+		}
+		if ss != nil {
+			sizes, someSizes = ss, true
+		}
+	}
+	var configs []config
+	for _, b := range backends {
+		bsizes := sizes
+		if b == "nft" && !someSizes {
+			bsizes = defaultNftSizes
+		}
+		for _, c := range bsizes {
+			c.Backend = b
 			configs = append(configs, c)
 		}
 	}
@@ -108,9 +146,13 @@ func parentMain(args []string) error {
 	loadBefore := loadAvg()
 	var results []*result
 	for i, c := range configs {
-		wargs := []string{"worker", "-hostwall", hw, "-foreign", strconv.Itoa(c.Foreign), "-policy", strconv.Itoa(c.Policy),
-			"-runs", strconv.Itoa(*runs), "-parent-netns", netns}
-		if *profile != "" && i == len(configs)-1 {
+		n := *runs
+		if c.Backend == "nft" && c.Foreign >= 50000 {
+			n = *nftRuns50k
+		}
+		wargs := []string{"worker", "-backend", c.Backend, "-hostwall", hw, "-foreign", strconv.Itoa(c.Foreign), "-policy", strconv.Itoa(c.Policy),
+			"-runs", strconv.Itoa(n), "-parent-netns", netns}
+		if *profile != "" && c.Backend == "legacy" && i == len(configs)-1 {
 			wargs = append(wargs, "-profile", *profile)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -118,33 +160,67 @@ func parentMain(args []string) error {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
 		var stdout bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
-		fmt.Fprintf(os.Stderr, "bench: %d foreign rules, FILTERS of %d ...\n", c.Foreign, c.Policy)
+		fmt.Fprintf(os.Stderr, "bench: %s, %d foreign rules, FILTERS of %d ...\n", c.Backend, c.Foreign, c.Policy)
 		err := cmd.Run()
 		cancel()
 		if err != nil {
-			return fmt.Errorf("size %dx%d: %w", c.Foreign, c.Policy, err)
+			return fmt.Errorf("%s %dx%d: %w", c.Backend, c.Foreign, c.Policy, err)
 		}
 		r := &result{}
 		if err := json.Unmarshal(stdout.Bytes(), r); err != nil {
-			return fmt.Errorf("size %dx%d: worker output: %w", c.Foreign, c.Policy, err)
+			return fmt.Errorf("%s %dx%d: worker output: %w", c.Backend, c.Foreign, c.Policy, err)
 		}
 		results = append(results, r)
 	}
 	elapsed := time.Since(start)
 
-	var report bytes.Buffer
-	writeTables(&report, results, *runs)
+	var legacyRs, nftRs []*result
+	for _, r := range results {
+		if r.Backend == "nft" {
+			nftRs = append(nftRs, r)
+		} else {
+			legacyRs = append(legacyRs, r)
+		}
+	}
+	var report, nftReport bytes.Buffer
+	if legacyRs != nil {
+		writeTables(&report, legacyRs, *runs)
+	}
+	if nftRs != nil {
+		writeNftTables(&nftReport, nftRs, *runs, *nftRuns50k)
+	}
 	os.Stdout.Write(report.Bytes())
+	os.Stdout.Write(nftReport.Bytes())
 	fmt.Printf("\n(bench took %s)\n", elapsed.Round(time.Second))
-	if *out != "" {
+	if *out != "" && !someSizes {
+		old, err := os.ReadFile(*out)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		oldLegacy, oldNft, _ := strings.Cut(string(old), nftMarker)
 		var md bytes.Buffer
-		fmt.Fprintf(&md, "# hostwall benchmarks\n\nLatest run of `make bench` (integration/bench/run.sh): medians of %d runs per size, each in a fresh network namespace; took %s.\n\n",
-			*runs, elapsed.Round(time.Second))
-		writeMachine(&md, hw)
-		fmt.Fprintf(&md, "- load average (1, 5, 15 min) before and after: %s; %s (others' work on the machine makes medians move; each row interleaves its measurements)\n", loadBefore, loadAvg())
-		md.WriteString("\n")
-		md.Write(report.Bytes())
-		md.WriteString(legend)
+		if legacyRs != nil {
+			fmt.Fprintf(&md, "# hostwall benchmarks\n\nLatest run of `make bench` (integration/bench/run.sh): medians of %d runs per size, each in a fresh network namespace; took %s.\n\n",
+				*runs, elapsed.Round(time.Second))
+			writeMachine(&md, hw)
+			fmt.Fprintf(&md, "- load average (1, 5, 15 min) before and after: %s; %s (others' work on the machine makes medians move; each row interleaves its measurements)\n", loadBefore, loadAvg())
+			md.WriteString("\n")
+			md.Write(report.Bytes())
+			md.WriteString(legend)
+		} else {
+			md.WriteString(strings.TrimRight(oldLegacy, "\n") + "\n")
+		}
+		if nftRs != nil {
+			fmt.Fprintf(&md, "\n%s\n\n# nf_tables backend\n\nLatest run of the nft rows of `make bench` (`BENCH_ONLY=nft make bench` runs them alone): medians of %d runs per size (%d at 50k foreign rules), each size in a fresh network namespace; took %s.\n\n",
+				nftMarker, *runs, *nftRuns50k, elapsed.Round(time.Second))
+			writeMachine(&md, hw)
+			fmt.Fprintf(&md, "- iptables-nft: %s\n", firstLine("iptables-nft", "--version"))
+			fmt.Fprintf(&md, "- load average (1, 5, 15 min) before and after: %s; %s\n\n", loadBefore, loadAvg())
+			md.Write(nftReport.Bytes())
+			md.WriteString(nftLegend)
+		} else if oldNft != "" {
+			md.WriteString("\n" + nftMarker + oldNft)
+		}
 		if err := os.WriteFile(*out, md.Bytes(), 0o644); err != nil {
 			return err
 		}
@@ -155,10 +231,12 @@ func parentMain(args []string) error {
 
 // result is what a worker measured at one size: seconds per run.
 type result struct {
+	Backend         string
 	Foreign, Policy int
 	Entries         uint32 // kernel entries in the final table
 	Bytes           uint32 // size of the final table's blob
 	Samples         map[string][]float64
+	Failed          map[string]string // nft: hostwall commands that failed, and why
 }
 
 func (r *result) med(key string) float64 { return median(r.Samples[key]) }
@@ -308,14 +386,16 @@ func loadAvg() string {
 	return "unknown"
 }
 
-func writeMachine(w io.Writer, hw string) {
-	first := func(name string, args ...string) string {
-		out, err := exec.Command(name, args...).Output()
-		if err != nil {
-			return "unknown (" + err.Error() + ")"
-		}
-		return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+func firstLine(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
 	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
+
+func writeMachine(w io.Writer, hw string) {
+	first := firstLine
 	cpu := "unknown"
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(data), "\n") {

@@ -2,9 +2,15 @@
 # make bench: hostwall against the seed article's iptables recipe and the
 # kernel floor, each size in a throwaway network namespace. Needs root,
 # Go and Debian's iptables package; never touches the machine's own
-# firewall. Prints the table and writes integration/bench/results.md.
+# firewall. Prints the tables and writes integration/bench/results.md.
+# Rows for both backends: legacy (iptables-legacy) and nft (iptables-nft).
 #   BENCH_RUNS=21         runs per measurement (median; at least 7)
-#   BENCH_ONLY=50000x1000 only these sizes (FOREIGNxPOLICY, comma-separated)
+#   BENCH_ONLY=nft        only these backends (legacy, nft) and/or sizes
+#                         (FOREIGNxPOLICY), comma-separated: nft,50000x10
+#                         A run of one backend at every size rewrites only
+#                         that backend's section of results.md; a run
+#                         narrowed to some sizes is printed, not written.
+#   BENCH_NFT_RUNS_50K=7  runs per nft measurement at 50k foreign rules
 #   BENCH_PROFILE=dir     also profile the library apply at the last size
 #   HOSTWALL_BIN=path     measure this binary instead of bin/hostwall
 set -euo pipefail
@@ -14,12 +20,9 @@ bin=$(realpath "${HOSTWALL_BIN:-bin/hostwall}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/bench" ./integration/bench
-args=(-hostwall "$bin" -runs "${BENCH_RUNS:-21}")
+args=(-hostwall "$bin" -runs "${BENCH_RUNS:-21}" -nft-runs-50k "${BENCH_NFT_RUNS_50K:-7}" -o integration/bench/results.md)
 if [ -n "${BENCH_ONLY:-}" ]; then
-  # A partial run is printed, not committed.
   args+=(-only "$BENCH_ONLY")
-else
-  args+=(-o integration/bench/results.md)
 fi
 if [ -n "${BENCH_PROFILE:-}" ]; then
   args+=(-profile "$(realpath -m "$BENCH_PROFILE")")

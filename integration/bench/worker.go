@@ -53,6 +53,7 @@ func workerMain(args []string) error {
 	runs := fs.Int("runs", 7, "runs")
 	parentNetns := fs.String("parent-netns", "", "the parent's network namespace, which must not be ours")
 	profileDir := fs.String("profile", "", "write profiles of the library apply here")
+	backend := fs.String("backend", "legacy", "legacy or nft")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,6 +75,13 @@ func workerMain(args []string) error {
 	// iptables and hostwall both honour it: the machine's own
 	// /run/xtables.lock is never taken.
 	os.Setenv("XTABLES_LOCKFILE", w.lockFile)
+	if *backend == "nft" {
+		res, err := nftWorkerMain(w, *nForeign, *nPolicy, *runs)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
 
 	base, err := genBase(*nForeign)
 	if err != nil {
@@ -157,7 +165,7 @@ func workerMain(args []string) error {
 		return fmt.Errorf("hostwall save differs from iptables-legacy-save: %s", firstDiff(a, b))
 	}
 
-	res := &result{Foreign: *nForeign, Policy: *nPolicy, Entries: info.NumEntries, Bytes: info.Size, Samples: map[string][]float64{}}
+	res := &result{Backend: "legacy", Foreign: *nForeign, Policy: *nPolicy, Entries: info.NumEntries, Bytes: info.Size, Samples: map[string][]float64{}}
 	add := func(k string, v float64) { res.Samples[k] = append(res.Samples[k], v) }
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
