@@ -2,7 +2,6 @@ package docker
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -202,15 +201,9 @@ func TestDocker29NftablesBackend(t *testing.T) {
 // TestHostwallOnDockerNft is TestDockerEndToEnd for Docker on
 // iptables-nft (20.10 and 29): hostwall apply, given no --backend, must
 // find Docker's rules in nf_tables and put FILTERS and its hooks there.
-//
-// Gated until hostwall's nf_tables backend lands: it runs only with
-// HOSTWALL_NFT_BACKEND=1. Today hostwall writes x_tables, where Docker's
-// DOCKER-USER is not, so these assertions fail.
+// Before that backend, hostwall wrote a second, legacy DOCKER-USER that
+// nothing jumped to, and the published ports stayed open.
 func TestHostwallOnDockerNft(t *testing.T) {
-	if os.Getenv("HOSTWALL_NFT_BACKEND") != "1" {
-		t.Log("hostwall's nf_tables backend is not there yet: set HOSTWALL_NFT_BACKEND=1 to run these assertions")
-		return
-	}
 	for _, gen := range []string{"20.10", "29"} {
 		t.Run(gen, func(t *testing.T) {
 			requireDockerNft(t)
