@@ -279,43 +279,80 @@ func nftHoldings(ctx context.Context, c *nft.Conn, owned []string, h *Holdings) 
 				h.Other = append(h.Other, fmt.Sprintf("%s %s", familyWord(nf), tb.Name))
 				continue
 			}
-			t, err := readNFTTable(ctx, c, fam, tb.Name, owned)
-			if err != nil {
+			if err := nftTableHoldings(ctx, c, fam, tb.Name, owned, h); err != nil {
 				return err
 			}
-			summarize(fam, t, owned, h)
 		}
 	}
 	return nil
 }
 
-// readNFTTable reads a table for detection: user chains by name, rules
-// only of the built-in chains, DOCKER-USER and owned chains (where hooks
-// live), so it stays cheap next to tens of thousands of rules.
-func readNFTTable(ctx context.Context, c *nft.Conn, fam *xtables.Family, table string, owned []string) (*xtables.Table, error) {
+// nftTableHoldings summarizes one iptables-nft table without reading
+// other programs' rules, so detection stays cheap next to tens of
+// thousands of them: a base chain's use count is its number of rules, an
+// owned chain's use count beyond its rules is the number of jumps to it
+// (hostwall's hooks), and only owned chains and DOCKER-USER are read.
+func nftTableHoldings(ctx context.Context, c *nft.Conn, fam *xtables.Family, table string, owned []string, h *Holdings) error {
 	nf := nft.FamilyOf(fam)
 	chains, err := c.Chains(ctx, nf, table, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t := &xtables.Table{Family: fam, Name: table}
-	for _, kc := range chains {
-		xc := &xtables.Chain{Name: kc.Name, Hook: -1}
-		if kc.Base != nil {
-			xc.Hook = int(kc.Base.Hook)
+	var (
+		baseRules, hooks, foreign int
+		userChains                []string
+	)
+	isOwned := func(name string) bool { return slices.Contains(owned, name) }
+	jumpsToOwned := func(rules []*nft.Rule) (n int) {
+		for _, kr := range rules {
+			if r := decodeKernelRule(fam, kr); r.Target.IsStandard() && isOwned(r.Target.Chain) {
+				n++
+			}
 		}
-		if kc.Base != nil || kc.Name == "DOCKER-USER" || slices.Contains(owned, kc.Name) {
+		return n
+	}
+	dockerUserHooks := 0
+	for _, kc := range chains {
+		switch {
+		case kc.Base != nil:
+			baseRules += int(kc.Use)
+		case isOwned(kc.Name):
 			rules, err := c.Rules(ctx, nf, table, kc.Name, 0)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			for _, kr := range rules {
-				xc.Rules = append(xc.Rules, decodeKernelRule(fam, kr))
+			// References from owned chains to owned chains are not hooks.
+			hooks += int(kc.Use) - len(rules)
+			hooks -= jumpsToOwned(rules)
+			h.Owned = append(h.Owned, fmt.Sprintf("%s %s chain %s", fam, table, kc.Name))
+		case kc.Name == "DOCKER-USER" && kc.Use <= 1024:
+			rules, err := c.Rules(ctx, nf, table, kc.Name, 0)
+			if err != nil {
+				return err
 			}
+			dockerUserHooks = jumpsToOwned(rules)
+			// A DOCKER-USER holding nothing but hostwall's hooks is
+			// hostwall's doing; with anything else it is Docker's.
+			if n := len(rules) - dockerUserHooks; n > 0 {
+				foreign += n
+				userChains = append(userChains, kc.Name)
+			}
+		default:
+			userChains = append(userChains, kc.Name)
 		}
-		t.Chains = append(t.Chains, xc)
 	}
-	return t, nil
+	if hooks > 0 {
+		h.Owned = append(h.Owned, fmt.Sprintf("%s %s: %d hook(s) to %s", fam, table, hooks, strings.Join(owned, ", ")))
+	}
+	foreign += max(0, baseRules-(hooks-dockerUserHooks))
+	if foreign > 0 || len(userChains) > 0 {
+		s := fmt.Sprintf("%s %s: %d rules in built-in chains and DOCKER-USER", fam, table, foreign)
+		if len(userChains) > 0 {
+			s += ", chains " + strings.Join(firstN(userChains, 6), " ")
+		}
+		h.Foreign = append(h.Foreign, s)
+	}
+	return nil
 }
 
 func familyWord(nf byte) string {

@@ -76,7 +76,7 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 			}
 			plan, err := PlanTable(st.table, dt)
 			if err != nil {
-				return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+				return nil, err // names the file line
 			}
 			tr := &TableReport{Table: dt.Table, Plan: plan, Attempts: attempt}
 			rep.Tables = append(rep.Tables, tr)
@@ -123,17 +123,15 @@ func (n *NFT) read(ctx context.Context, fam *xtables.Family, dt *policy.DesiredT
 	}
 	st.exists = slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == dt.Table })
 
-	// The chains a plan touches or looks at: built-ins (hooks live
-	// there), owned chains, chains holding hooks, chains owned rules
-	// jump to, and DOCKER-USER.
+	// The chains a plan touches or looks at: owned chains, chains holding
+	// the file's hooks, chains owned rules jump to, and DOCKER-USER. Not
+	// the other built-in chains: a stale hook there shows in the owned
+	// chain's use count, and only then is the rest read.
 	var names []string
 	add := func(s string) {
 		if !slices.Contains(names, s) {
 			names = append(names, s)
 		}
-	}
-	for _, s := range nft.BuiltinNames(dt.Table) {
-		add(s)
 	}
 	for _, o := range dt.Owned {
 		add(o.Name)
