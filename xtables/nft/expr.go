@@ -152,6 +152,10 @@ func unmarshalExpr(b []byte) (Expr, error) {
 		e, err = unmarshalTarget(fields)
 	case "lookup":
 		e, err = unmarshalLookup(fields)
+	case "ct":
+		e, err = unmarshalCt(fields)
+	case "reject":
+		e, err = unmarshalReject(fields)
 	default:
 		return &Unknown{Name: n, Data: raw}, nil
 	}

@@ -26,6 +26,12 @@ var metaKeys = map[uint32]string{
 	unix.NFT_META_NFTRACE: "nftrace", unix.NFT_META_L4PROTO: "l4proto", unix.NFT_META_PKTTYPE: "pkttype",
 }
 
+var ctKeys = map[uint32]string{
+	unix.NFT_CT_STATE: "state", unix.NFT_CT_STATUS: "status", unix.NFT_CT_PROTOCOL: "protocol",
+	unix.NFT_CT_SRC: "src", unix.NFT_CT_DST: "dst", unix.NFT_CT_PROTO_SRC: "proto_src", unix.NFT_CT_PROTO_DST: "proto_dst",
+	unix.NFT_CT_DIRECTION: "direction",
+}
+
 var cmpOps = [...]string{"eq", "neq", "lt", "lte", "gt", "gte"}
 
 var bases = [...]string{"link", "network", "transport", "inner"}
@@ -112,6 +118,16 @@ func formatExpr(e Expr) string {
 			s += fmt.Sprintf(" dreg %d", e.DReg)
 		}
 		return s
+	case *Ct:
+		if e.HasDir {
+			return fmt.Sprintf("ct load %s => reg %d , dir %s", name(ctKeys, e.Key), e.Reg, map[uint8]string{0: "original", 1: "reply"}[e.Dir])
+		}
+		return fmt.Sprintf("ct load %s => reg %d", name(ctKeys, e.Key), e.Reg)
+	case *Reject:
+		if e.Type == unix.NFT_REJECT_TCP_RST {
+			return "reject type 1 (tcp reset)"
+		}
+		return fmt.Sprintf("reject type %d code %d", e.Type, e.Code)
 	case *Unknown:
 		if e.Data == nil {
 			return e.Name + " (no data)"

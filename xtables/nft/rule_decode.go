@@ -218,6 +218,8 @@ func (d *decoder) expr(e Expr) error {
 		return d.log(e)
 	case *Lookup:
 		return foreign("set lookup (iptables-nft 1.8.9 drops it when reading)")
+	case *Ct, *Reject:
+		return foreign("native expression %q", e.exprName())
 	case *Unknown:
 		return foreign("native expression %q", e.Name)
 	default:

@@ -39,6 +39,53 @@ func EncodeRule(f *xtables.Family, r *xtables.Rule) ([]Expr, Compat, error) {
 	if f != xtables.IPv4 && f != xtables.IPv6 {
 		return nil, Compat{}, fmt.Errorf("encode rule: family %v is not IPv4 or IPv6", f)
 	}
+	out, compat, err := encodeHeader(f, r)
+	if err != nil {
+		return nil, Compat{}, err
+	}
+	h := &r.Header
+
+	nativeTH := false
+	for i := range r.Matches {
+		m := &r.Matches[i]
+		native, err := nativeMatch(f, h, m, nativeTH)
+		if err != nil {
+			return nil, Compat{}, fmt.Errorf("match %d (%s): %w", i+1, m.Name, err)
+		}
+		if native != nil {
+			out = append(out, native...)
+			nativeTH = nativeTH || m.Name == "tcp" || m.Name == "udp"
+			continue
+		}
+		out = append(out, &Match{Name: m.Name, Rev: uint32(m.Revision), Info: m.Data})
+	}
+
+	// The counter goes before the verdict: after it, nf_tables would
+	// count only packets the verdict let through.
+	out = append(out, &Counter{Packets: r.Counters.Packets, Bytes: r.Counters.Bytes})
+
+	action, err := encodeAction(f, r)
+	if err != nil {
+		return nil, Compat{}, err
+	}
+	out = append(out, action...)
+
+	back, err := DecodeRule(f, out, nil)
+	if err != nil {
+		return nil, Compat{}, fmt.Errorf("%w: %v", ErrUnrepresentable, err)
+	}
+	if !back.SameAs(r) {
+		return nil, Compat{}, fmt.Errorf("%w: it would read back differently (header flags %#x/%#x, or bytes past an interface name)",
+			ErrUnrepresentable, h.Flags, h.InvFlags)
+	}
+	return out, compat, nil
+}
+
+// encodeHeader is the header part of nft_ipv4_add / nft_ipv6_add: input
+// and output interface, protocol, source and destination address,
+// fragment; and the NFTA_RULE_COMPAT of the rule. The native backend
+// writes the header the same way.
+func encodeHeader(f *xtables.Family, r *xtables.Rule) ([]Expr, Compat, error) {
 	h := &r.Header
 	if f == xtables.IPv6 && h.Proto == 0 && h.Flags&f.ProtoFlag() != 0 {
 		return nil, Compat{}, fmt.Errorf("%w: ip6tables-nft stores nothing for \"-p all\"; leave it out", ErrUnrepresentable)
@@ -81,40 +128,6 @@ func EncodeRule(f *xtables.Family, r *xtables.Rule) ([]Expr, Compat, error) {
 	compat := Compat{Proto: uint32(h.Proto)}
 	if h.InvFlags&xtables.InvProto != 0 {
 		compat.Flags = unix.NFT_RULE_COMPAT_F_INV
-	}
-
-	nativeTH := false
-	for i := range r.Matches {
-		m := &r.Matches[i]
-		native, err := nativeMatch(f, h, m, nativeTH)
-		if err != nil {
-			return nil, Compat{}, fmt.Errorf("match %d (%s): %w", i+1, m.Name, err)
-		}
-		if native != nil {
-			out = append(out, native...)
-			nativeTH = nativeTH || m.Name == "tcp" || m.Name == "udp"
-			continue
-		}
-		out = append(out, &Match{Name: m.Name, Rev: uint32(m.Revision), Info: m.Data})
-	}
-
-	// The counter goes before the verdict: after it, nf_tables would
-	// count only packets the verdict let through.
-	out = append(out, &Counter{Packets: r.Counters.Packets, Bytes: r.Counters.Bytes})
-
-	action, err := encodeAction(f, r)
-	if err != nil {
-		return nil, Compat{}, err
-	}
-	out = append(out, action...)
-
-	back, err := DecodeRule(f, out, nil)
-	if err != nil {
-		return nil, Compat{}, fmt.Errorf("%w: %v", ErrUnrepresentable, err)
-	}
-	if !back.SameAs(r) {
-		return nil, Compat{}, fmt.Errorf("%w: it would read back differently (header flags %#x/%#x, or bytes past an interface name)",
-			ErrUnrepresentable, h.Flags, h.InvFlags)
 	}
 	return out, compat, nil
 }
