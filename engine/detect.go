@@ -26,17 +26,20 @@ const (
 	LegacyBackend BackendKind = "legacy"
 	// NFTBackend is nf_tables in the form iptables-nft writes.
 	NFTBackend BackendKind = "nft"
+	// NativeBackend is hostwall's own nf_tables tables ("ip hostwall",
+	// "ip6 hostwall"), in native expressions: for hosts without iptables.
+	NativeBackend BackendKind = "native"
 )
 
 // ParseBackend reads a --backend value.
 func ParseBackend(s string) (BackendKind, error) {
 	switch k := BackendKind(s); k {
-	case Auto, LegacyBackend, NFTBackend:
+	case Auto, LegacyBackend, NFTBackend, NativeBackend:
 		return k, nil
 	case "":
 		return Auto, nil
 	}
-	return "", fmt.Errorf("unknown backend %q (want auto, legacy or nft)", s)
+	return "", fmt.Errorf("unknown backend %q (want auto, legacy, nft or native)", s)
 }
 
 // ErrBothBackends means rules of other programs live in both x_tables

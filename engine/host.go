@@ -42,9 +42,9 @@ func Open(ctx context.Context, opt OpenOptions) (*Host, error) {
 		kind = Auto
 	}
 	h := &Host{Backend: kind, legacy: map[*xtables.Family]*xtables.Conn{}}
-	if kind == Auto || kind == NFTBackend {
+	if kind == Auto || kind == NFTBackend || kind == NativeBackend {
 		c, err := nft.Dial(nft.Options{})
-		if err != nil && (kind == NFTBackend || !errors.Is(err, nft.ErrNotSupported)) {
+		if err != nil && (kind != Auto || !errors.Is(err, nft.ErrNotSupported)) {
 			return nil, err
 		}
 		h.nft = c
@@ -90,7 +90,8 @@ func (h *Host) Close() error {
 	return err
 }
 
-// NFT is the nf_tables connection of an nft host, nil otherwise.
+// NFT is the nf_tables connection of an nft or native host, nil
+// otherwise.
 func (h *Host) NFT() *nft.Conn { return h.nft }
 
 // Legacy is the x_tables socket of a family on a legacy host, nil
@@ -100,7 +101,7 @@ func (h *Host) Legacy(f *xtables.Family) *xtables.Conn { return h.legacy[f] }
 // Supported probes the kernel for an extension revision through the
 // backend in use, as iptables does before it picks one.
 func (h *Host) Supported(ctx context.Context, f *xtables.Family) func(ext.Kind, string, uint8) (bool, error) {
-	if h.Backend == NFTBackend {
+	if h.Backend == NFTBackend || h.Backend == NativeBackend {
 		return func(k ext.Kind, name string, rev uint8) (bool, error) {
 			return h.nft.Revision(ctx, nft.FamilyOf(f), k == ext.Target, name, rev)
 		}
@@ -113,9 +114,11 @@ func (h *Host) Supported(ctx context.Context, f *xtables.Family) func(ext.Kind, 
 // and changes nothing else. On nf_tables all families go in one
 // transaction; on x_tables each table is one atomic replace.
 func (h *Host) Apply(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
-	if h.Backend == NFTBackend {
-		n := &NFT{Conn: h.nft}
-		return n.ApplyAll(ctx, ds, opt)
+	switch h.Backend {
+	case NFTBackend:
+		return (&NFT{Conn: h.nft}).ApplyAll(ctx, ds, opt)
+	case NativeBackend:
+		return (&Native{Conn: h.nft}).ApplyAll(ctx, ds, opt)
 	}
 	var reps []*Report
 	var failed error
@@ -139,8 +142,16 @@ var ErrNoTable = errors.New("table does not exist")
 
 // TableNames lists the tables of a family that exist, without creating
 // any: for x_tables from /proc/net/ip{,6}_tables_names, for nf_tables
-// iptables-nft's tables in save order.
+// iptables-nft's tables in save order; for the native backend "filter"
+// when hostwall's table exists.
 func (h *Host) TableNames(ctx context.Context, f *xtables.Family) ([]string, error) {
+	if h.Backend == NativeBackend {
+		tables, err := h.nft.Tables(ctx, nft.FamilyOf(f), 0)
+		if err != nil || !slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == nft.NativeTable }) {
+			return nil, err
+		}
+		return []string{nft.NativeModelTable}, nil
+	}
 	if h.Backend != NFTBackend {
 		return xtables.TableNames(f)
 	}
@@ -161,8 +172,16 @@ func (h *Host) TableNames(ctx context.Context, f *xtables.Family) ([]string, err
 
 // ReadTable reads a whole table into the model. On nf_tables, a rule not
 // in iptables-nft's form is a placeholder (nft.IsForeign) that keeps its
-// place; ErrNoTable when the table does not exist.
+// place; ErrNoTable when the table does not exist. The native backend
+// has only "filter", read from hostwall's own table.
 func (h *Host) ReadTable(ctx context.Context, f *xtables.Family, name string) (*xtables.Table, error) {
+	if h.Backend == NativeBackend {
+		m, err := h.nativeTable(ctx, f, name)
+		if err != nil {
+			return nil, err
+		}
+		return m.Table, nil
+	}
 	if h.Backend != NFTBackend {
 		names, err := xtables.TableNames(f)
 		if err != nil {

@@ -23,6 +23,77 @@ import (
 // checked against the generation read before planning.
 type NFT struct {
 	Conn *nft.Conn
+	// form is how model tables are kept in nf_tables: nil for
+	// iptables-nft's form, nativeForm for hostwall's own table.
+	form nftForm
+}
+
+// nftForm is what tells the two nf_tables backends apart, everything
+// else (scoped reads, the plan, the diff by handle, the one batch, the
+// verify) being shared: the kernel table a model table lives in, and
+// how its chains and rules are read and written.
+type nftForm interface {
+	// kernelTable is the nf_tables table holding the model table.
+	kernelTable(model string) string
+	// modelChain turns a kernel chain into an empty chain of the model.
+	modelChain(model string, kc *nft.Chain) (*xtables.Chain, error)
+	// decode reads a kernel rule, or returns its placeholder.
+	decode(f *xtables.Family, chain string, kr *nft.Rule) *xtables.Rule
+	encode(f *xtables.Family, chain string, r *xtables.Rule) (*nft.NativeRule, error)
+	// base says whether a chain of the model is created as a base
+	// chain, and which.
+	base(model string, c *xtables.Chain) (nft.BaseChain, bool)
+	// canonical is the rule as it reads back after being written.
+	canonical(f *xtables.Family, chain string, r *xtables.Rule) *xtables.Rule
+}
+
+// iptablesForm is iptables-nft 1.8.9's: "ip filter" for *filter, its
+// base chains, its rule codec.
+type iptablesForm struct{}
+
+func (iptablesForm) kernelTable(model string) string { return model }
+
+func (iptablesForm) modelChain(model string, kc *nft.Chain) (*xtables.Chain, error) {
+	return nft.ToXtablesChain(model, kc)
+}
+
+func (iptablesForm) decode(f *xtables.Family, _ string, kr *nft.Rule) *xtables.Rule {
+	return decodeKernelRule(f, kr)
+}
+
+func (iptablesForm) encode(f *xtables.Family, _ string, r *xtables.Rule) (*nft.NativeRule, error) {
+	exprs, compat, err := nft.EncodeRule(f, r)
+	if err != nil {
+		return nil, err
+	}
+	return &nft.NativeRule{Exprs: exprs, Compat: compat}, nil
+}
+
+func (iptablesForm) base(model string, c *xtables.Chain) (nft.BaseChain, bool) {
+	if !c.Builtin() {
+		return nft.BaseChain{}, false
+	}
+	b, ok := nft.Builtin(model, c.Name)
+	b.Policy = nft.NFPolicy(c.Policy)
+	return b, ok
+}
+
+func (iptablesForm) canonical(f *xtables.Family, _ string, r *xtables.Rule) *xtables.Rule {
+	return canonical(f, r)
+}
+
+func (n *NFT) fm() nftForm {
+	if n.form == nil {
+		return iptablesForm{}
+	}
+	return n.form
+}
+
+func (st *nftState) fm() nftForm {
+	if st.form == nil {
+		return iptablesForm{}
+	}
+	return st.form
 }
 
 // nftChain is a chain as read for a plan: the kernel chain (nil when it
@@ -40,6 +111,10 @@ type nftState struct {
 	chains     map[string]*nftChain
 	handles    map[*xtables.Rule]uint64
 	wholeTable bool
+	// kernelTable is the nf_tables table read (table.Name is the
+	// model's), form how it is written.
+	kernelTable string
+	form        nftForm
 }
 
 // ApplyAll makes each family's owned chains and hooks what ds say, in
@@ -69,7 +144,7 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 		rep := &Report{Family: d.Family}
 		reps = append(reps, rep)
 		for _, dt := range d.Tables {
-			dt = canonicalTable(d.Family, dt)
+			dt = canonicalTable(n.fm(), d.Family, dt)
 			st, err := n.read(ctx, d.Family, dt, gen)
 			if err != nil {
 				return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
@@ -111,17 +186,20 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 // read reads the chains of one table that a plan for dt needs.
 func (n *NFT) read(ctx context.Context, fam *xtables.Family, dt *policy.DesiredTable, gen uint32) (*nftState, error) {
 	nf := nft.FamilyOf(fam)
+	kt := n.fm().kernelTable(dt.Table)
 	st := &nftState{
-		family:  fam,
-		table:   &xtables.Table{Family: fam, Name: dt.Table},
-		chains:  map[string]*nftChain{},
-		handles: map[*xtables.Rule]uint64{},
+		family:      fam,
+		table:       &xtables.Table{Family: fam, Name: dt.Table},
+		chains:      map[string]*nftChain{},
+		handles:     map[*xtables.Rule]uint64{},
+		kernelTable: kt,
+		form:        n.form,
 	}
 	tables, err := n.Conn.Tables(ctx, nf, gen)
 	if err != nil {
 		return nil, err
 	}
-	st.exists = slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == dt.Table })
+	st.exists = slices.ContainsFunc(tables, func(t *nft.Table) bool { return t.Name == kt })
 
 	// The chains a plan touches or looks at: owned chains, chains holding
 	// the file's hooks, chains owned rules jump to, and DOCKER-USER. Not
@@ -153,14 +231,14 @@ func (n *NFT) read(ctx context.Context, fam *xtables.Family, dt *policy.DesiredT
 		return st, nil
 	}
 	for _, name := range names {
-		if err := n.readChain(ctx, st, nf, dt.Table, name, gen); err != nil {
+		if err := n.readChain(ctx, st, nf, kt, name, gen); err != nil {
 			return nil, err
 		}
 	}
 	// A hook to an owned chain may sit in a chain not read: the owned
 	// chain's reference count tells. Then read the whole table, once.
 	if st.unaccountedRefs(dt) {
-		if err := n.readWholeTable(ctx, st, nf, dt.Table, gen); err != nil {
+		if err := n.readWholeTable(ctx, st, nf, kt, gen); err != nil {
 			return nil, err
 		}
 	}
@@ -183,7 +261,7 @@ func (n *NFT) readChain(ctx context.Context, st *nftState, nf byte, table, name 
 		return err
 	}
 	if kc == nil {
-		if nft.IsBuiltinName(table, name) {
+		if nft.IsBuiltinName(st.table.Name, name) {
 			st.addAbsentBuiltin(name)
 		}
 		return nil
@@ -196,12 +274,12 @@ func (n *NFT) readChain(ctx context.Context, st *nftState, nf byte, table, name 
 }
 
 func (st *nftState) addChain(table string, kc *nft.Chain, rules []*nft.Rule) error {
-	xc, err := nft.ToXtablesChain(table, kc)
+	xc, err := st.fm().modelChain(st.table.Name, kc)
 	if err != nil {
 		return err
 	}
 	for _, kr := range rules {
-		r := decodeKernelRule(st.family, kr)
+		r := st.fm().decode(st.family, kc.Name, kr)
 		st.handles[r] = kr.Handle
 		xc.Rules = append(xc.Rules, r)
 	}
@@ -276,7 +354,7 @@ func (n *NFT) readWholeTable(ctx context.Context, st *nftState, nf byte, table s
 // diff adds to b the messages that turn the chains read into plan.Next.
 func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy.DesiredTable) error {
 	nf := nft.FamilyOf(st.family)
-	table := st.table.Name
+	table := st.kernelTableName()
 	if !st.exists {
 		b.AddTable(nf, table)
 	}
@@ -290,12 +368,10 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 		if kc != nil && kc.kernel != nil {
 			continue
 		}
-		if c.Builtin() {
+		if base, ok := st.fm().base(st.table.Name, c); ok {
 			if len(c.Rules) == 0 {
 				continue // no rule needs it: create nothing
 			}
-			base, _ := nft.Builtin(table, c.Name)
-			base.Policy = nft.NFPolicy(c.Policy)
 			b.AddBaseChain(nf, table, c.Name, base, nil)
 		} else {
 			b.AddChain(nf, table, c.Name)
@@ -339,11 +415,11 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 			if kept[r] {
 				continue
 			}
-			exprs, compat, err := nft.EncodeRule(st.family, r)
+			enc, err := st.fm().encode(st.family, c.Name, r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", ruleOrigin(d, dt, c.Name, r), err)
 			}
-			raw, err := nft.MarshalExprs(nf, exprs)
+			raw, err := nft.MarshalExprs(nf, enc.Exprs)
 			if err != nil {
 				return fmt.Errorf("%s: %w", ruleOrigin(d, dt, c.Name, r), err)
 			}
@@ -354,7 +430,7 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 					break
 				}
 			}
-			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: compat, At: at,
+			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: enc.Compat, UserData: enc.UserData, At: at,
 				What: ruleOrigin(d, dt, c.Name, r)})
 		}
 	}
@@ -380,6 +456,14 @@ func ruleOrigin(d *policy.Desired, dt *policy.DesiredTable, chain string, r *xta
 		}
 	}
 	return fmt.Sprintf("rule of %s in chain %s", d.File, chain)
+}
+
+// kernelTableName is the nf_tables table the state was read from.
+func (st *nftState) kernelTableName() string {
+	if st.kernelTable == "" {
+		return st.table.Name
+	}
+	return st.kernelTable
 }
 
 // countersKept counts the rules of the chains changed whose non-zero
@@ -409,10 +493,10 @@ func (n *NFT) verify(ctx context.Context, st *nftState, plan *Plan) error {
 		if old := cur[c.Name]; old != nil && slices.Equal(old.Rules, c.Rules) && st.chains[c.Name].kernel != nil {
 			continue // untouched
 		}
-		if c.Builtin() && len(c.Rules) == 0 && (st.chains[c.Name] == nil || st.chains[c.Name].kernel == nil) {
+		if _, base := st.fm().base(st.table.Name, c); base && len(c.Rules) == 0 && (st.chains[c.Name] == nil || st.chains[c.Name].kernel == nil) {
 			continue // not created
 		}
-		rules, err := n.Conn.Rules(ctx, nf, st.table.Name, c.Name, 0)
+		rules, err := n.Conn.Rules(ctx, nf, st.kernelTableName(), c.Name, 0)
 		if err != nil {
 			return fmt.Errorf("read back: %w", err)
 		}
@@ -427,7 +511,7 @@ func (n *NFT) verify(ctx context.Context, st *nftState, plan *Plan) error {
 				}
 				continue
 			}
-			if got := decodeKernelRule(st.family, kr); !got.SameAs(canonical(st.family, want)) {
+			if got := st.fm().decode(st.family, c.Name, kr); !got.SameAs(st.fm().canonical(st.family, c.Name, want)) {
 				return fmt.Errorf("read back after writing: chain %s rule %d differs from what hostwall wrote: %s", c.Name, i+1, plan.Next.RuleText(c, want, false))
 			}
 		}
@@ -451,21 +535,21 @@ func canonical(f *xtables.Family, r *xtables.Rule) *xtables.Rule {
 
 // canonicalTable is dt with every rule in the form it reads back from
 // nf_tables, so that an unchanged rule compares equal to the kernel's.
-func canonicalTable(f *xtables.Family, dt *policy.DesiredTable) *policy.DesiredTable {
+func canonicalTable(form nftForm, f *xtables.Family, dt *policy.DesiredTable) *policy.DesiredTable {
 	c := *dt
 	c.Owned = nil
 	for _, o := range dt.Owned {
 		no := *o
 		no.Rules = make([]*xtables.Rule, len(o.Rules))
 		for i, r := range o.Rules {
-			no.Rules[i] = canonical(f, r)
+			no.Rules[i] = form.canonical(f, o.Name, r)
 		}
 		c.Owned = append(c.Owned, &no)
 	}
 	c.Hooks = nil
 	for _, h := range dt.Hooks {
 		nh := *h
-		nh.Rule = canonical(f, h.Rule)
+		nh.Rule = form.canonical(f, h.Chain, h.Rule)
 		c.Hooks = append(c.Hooks, &nh)
 	}
 	return &c

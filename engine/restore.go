@@ -404,7 +404,14 @@ func (st *restoreTable) emit(b *nft.Batch) error {
 		}
 		b.AddBaseChain(nf, name, c.Name, base, bs.counters)
 	}
+	inTable := func(r *xtables.Rule) (uint64, bool) {
+		if kr := st.kernel[r]; kr != nil {
+			return kr.Handle, true
+		}
+		return 0, false
+	}
 	for _, c := range final {
+		at := placements(c.Rules, inTable)
 		for i, r := range c.Rules {
 			if st.kernel[r] != nil {
 				continue
@@ -421,14 +428,7 @@ func (st *restoreTable) emit(b *nft.Batch) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
-			at := nft.Placement{Append: true}
-			for _, later := range c.Rules[i+1:] {
-				if kr := st.kernel[later]; kr != nil {
-					at = nft.Placement{Before: kr.Handle}
-					break
-				}
-			}
-			b.AddRule(nft.NewRule{Family: nf, Table: name, Chain: c.Name, Exprs: raw, Compat: compat, At: at, What: what})
+			b.AddRule(nft.NewRule{Family: nf, Table: name, Chain: c.Name, Exprs: raw, Compat: compat, At: at[i], What: what})
 		}
 	}
 	return nil
