@@ -55,7 +55,7 @@ func checkNftCodec(t *testing.T, fx fixture) {
 	for _, cmd := range fx.requires {
 		// The legacy "-S" lines only create x_tables tables; ipsets are
 		// what nft_compat's set match and SET target need too.
-		if f := strings.Fields(cmd); f[0] == "ipset" {
+		if f := strings.Fields(cmd); f[0] == "ipset" || f[0] == "nfacct" {
 			nstest.Run(t, ns, nil, f[0], f[1:]...)
 		}
 	}

@@ -155,7 +155,7 @@ func prepareNft(t *testing.T, fx fixture, ns string) {
 	for _, cmd := range fx.requires {
 		// The legacy "-S" lines only create x_tables tables; ipsets are
 		// what the set match and SET target need.
-		if f := strings.Fields(cmd); f[0] == "ipset" {
+		if f := strings.Fields(cmd); f[0] == "ipset" || f[0] == "nfacct" {
 			nstest.Run(t, ns, nil, f[0], f[1:]...)
 		}
 	}
