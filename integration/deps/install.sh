@@ -11,7 +11,7 @@
 #   bench        iptables (the seed recipe), iproute2, netbase
 #   vm           integration/vm/packages: qemu, the initramfs tools, the oracle
 #   docker       docker.io and busybox-static: the real-Docker test
-#   test         all of the above, nftables, ipset, git, and vagrant where
+#   test         all of the above, nftables, ipset, nfacct, git, and vagrant where
 #                the archive has it
 #   staticcheck  bin/tools/staticcheck at $STATICCHECK_VERSION (no root needed)
 #
@@ -47,7 +47,7 @@ pkgs_docker=(docker.io busybox-static)
 # sets for -m set and -j SET; netbase: /etc/protocols and /etc/services as
 # iptables reads them; git: make lint lists the Go files with it;
 # vagrant: make lint validates the Vagrantfile.
-pkgs_test=(iptables nftables iproute2 ipset netbase git "${pkgs_docker[@]}" vagrant?)
+pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git "${pkgs_docker[@]}" vagrant?)
 
 want=() staticcheck=
 for group in "$@"; do
