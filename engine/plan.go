@@ -6,6 +6,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hostwall/hostwall/policy"
 	"github.com/hostwall/hostwall/xtables"
@@ -97,8 +98,10 @@ func PlanTable(cur *xtables.Table, want *policy.DesiredTable) (*Plan, error) {
 	}
 
 	// Hooks: each desired hook present exactly once, kept where it is;
-	// missing ones go to the top of their chain in file order; hooks to
-	// an owned chain that the file no longer has are removed.
+	// hooks to an owned chain that the file no longer has are removed.
+	// A missing hook goes right after the hook the file has before it in
+	// the same chain, or, when it is the first, to the top of the chain:
+	// so the hooks of a chain are in the order the file gives them.
 	for _, c := range next.Chains {
 		if want.Owns(c.Name) {
 			continue
@@ -109,7 +112,7 @@ func PlanTable(cur *xtables.Table, want *policy.DesiredTable) (*Plan, error) {
 				hooks = append(hooks, h)
 			}
 		}
-		found := make([]bool, len(hooks))
+		found := make([]*xtables.Rule, len(hooks))
 		var rules []*xtables.Rule
 		for _, r := range c.Rules {
 			if !r.Target.IsStandard() || !want.Owns(r.Target.Chain) {
@@ -117,8 +120,8 @@ func PlanTable(cur *xtables.Table, want *policy.DesiredTable) (*Plan, error) {
 				continue
 			}
 			i := slices.IndexFunc(hooks, func(h *policy.Hook) bool { return h.Rule.SameAs(r) })
-			if i >= 0 && !found[i] {
-				found[i] = true
+			if i >= 0 && found[i] == nil {
+				found[i] = r
 				rules = append(rules, r)
 				continue
 			}
@@ -126,44 +129,55 @@ func PlanTable(cur *xtables.Table, want *policy.DesiredTable) (*Plan, error) {
 			p.HooksRemoved = append(p.HooksRemoved, text)
 			p.Diff = append(p.Diff, "- "+text)
 		}
-		var insert []*xtables.Rule
+		at := 0 // where the next missing hook goes: the top, at first
 		for i, h := range hooks {
-			if !found[i] {
-				nr := h.Rule.Clone()
-				nr.Counters = xtables.Counters{}
-				insert = append(insert, nr)
-				text := cur.RuleText(c, nr, false)
-				p.HooksInserted = append(p.HooksInserted, text)
-				p.Diff = append(p.Diff, "+ "+text+"   (inserted at the top)")
+			if r := found[i]; r != nil {
+				at = slices.Index(rules, r) + 1
+				continue
 			}
+			nr := h.Rule.Clone()
+			nr.Counters = xtables.Counters{}
+			rules = slices.Insert(rules, at, nr)
+			at++
+			text := cur.RuleText(c, nr, false)
+			p.HooksInserted = append(p.HooksInserted, text)
+			where := "at the top"
+			if at > 1 {
+				where = "after the hook before it in the file"
+			}
+			p.Diff = append(p.Diff, "+ "+text+"   (inserted "+where+")")
 		}
-		c.Rules = append(insert, rules...)
+		c.Rules = rules
 	}
 	// A hook in a user chain that does not exist yet (DOCKER-USER before
-	// Docker ran) creates the chain, as iptables -N would.
+	// Docker ran) creates the chain, as iptables -N would, with every
+	// hook the file has in it, in file order.
 	for _, h := range want.Hooks {
-		if next.Chain(h.Chain) != nil {
-			continue
+		c := next.Chain(h.Chain)
+		if c == nil {
+			if slices.Contains(xtables.BuiltinNames(cur.Name), h.Chain) {
+				return nil, &policy.Error{Pos: h.Pos, Msg: fmt.Sprintf("table %s has no built-in chain %s", cur.Name, h.Chain)}
+			}
+			c = xtables.NewUserChain(h.Chain)
+			next.Chains = append(next.Chains, c)
+			p.ChainsCreated = append(p.ChainsCreated, h.Chain)
+			p.Diff = append(p.Diff, "+ -N "+h.Chain)
+		} else if cur.Chain(h.Chain) != nil {
+			continue // placed above
 		}
-		if slices.Contains(xtables.BuiltinNames(cur.Name), h.Chain) {
-			return nil, fmt.Errorf("%s: table %s has no built-in chain %s", h.Pos, cur.Name, h.Chain)
-		}
-		c := xtables.NewUserChain(h.Chain)
 		nr := h.Rule.Clone()
 		nr.Counters = xtables.Counters{}
-		c.Rules = []*xtables.Rule{nr}
-		next.Chains = append(next.Chains, c)
-		p.ChainsCreated = append(p.ChainsCreated, h.Chain)
+		c.Rules = append(c.Rules, nr)
 		text := cur.RuleText(c, nr, false)
 		p.HooksInserted = append(p.HooksInserted, text)
-		p.Diff = append(p.Diff, "+ -N "+h.Chain, "+ "+text)
+		p.Diff = append(p.Diff, "+ "+text)
 	}
 	// Every jump from an owned chain must land on a chain that exists.
 	for _, o := range want.Owned {
 		for i, r := range next.Chain(o.Name).Rules {
 			if t := r.Target.Chain; t != "" {
 				if c := next.Chain(t); c == nil || c.Builtin() {
-					return nil, fmt.Errorf("%s rule %d jumps to %s, which is not a user chain of the kernel's %s table", o.Name, i+1, t, cur.Name)
+					return nil, jumpError(cur.Name, want, o, i, t)
 				}
 			}
 		}
@@ -220,4 +234,35 @@ func matchRules(old, new []*xtables.Rule) map[int]int {
 		}
 	}
 	return out
+}
+
+// jumpError is the error for an owned chain's rule that jumps to a chain
+// the kernel's table does not have. It names the file line of the jump;
+// when the file declares the chain, the likely mistake is a forgotten
+// --chain, and it says so.
+func jumpError(table string, want *policy.DesiredTable, o *policy.OwnedChain, i int, target string) error {
+	pos := o.Pos
+	if i < len(o.RulePos) {
+		pos = o.RulePos[i]
+	}
+	fc := want.FileTable().Chain(target)
+	if fc == nil || fc.Builtin() {
+		return &policy.Error{Pos: pos, Msg: fmt.Sprintf("%s jumps to %s, which is not a user chain of the kernel's %s table", o.Name, target, table)}
+	}
+	var flags []string
+	for _, oc := range want.Owned {
+		flags = append(flags, "--chain "+oc.Name)
+	}
+	flags = append(flags, "--chain "+target)
+	return &policy.Error{Pos: pos, Msg: fmt.Sprintf("%s jumps to %s, which the kernel's %s table does not have: the file declares %s, "+
+		"but hostwall applies only the chains it owns (%s); to own %s too, give %s",
+		o.Name, target, table, target, ownedNames(want), target, strings.Join(flags, " "))}
+}
+
+func ownedNames(want *policy.DesiredTable) string {
+	var names []string
+	for _, o := range want.Owned {
+		names = append(names, o.Name)
+	}
+	return strings.Join(names, ", ")
 }
