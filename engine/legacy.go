@@ -58,7 +58,7 @@ func (l *Legacy) Apply(ctx context.Context, d *policy.Desired, opt Options) (*Re
 	for _, dt := range d.Tables {
 		tr, err := l.applyTable(ctx, dt, !opt.DryRun || slices.Contains(existing, dt.Table), opt)
 		if err != nil {
-			return rep, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+			return rep, err // names the family and table, or the file line
 		}
 		rep.Tables = append(rep.Tables, tr)
 	}
@@ -84,7 +84,7 @@ func (l *Legacy) applyTable(ctx context.Context, dt *policy.DesiredTable, exists
 				return nil, err
 			}
 			if cur, err = xtables.Decode(fam, info, blob); err != nil {
-				return nil, fmt.Errorf("decode: %w", err)
+				return nil, fmt.Errorf("decode %s table %s: %w", fam, dt.Table, err)
 			}
 		}
 		plan, err := PlanTable(cur, dt)
@@ -113,11 +113,11 @@ func (l *Legacy) applyTable(ctx context.Context, dt *policy.DesiredTable, exists
 func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (*xtables.Encoded, int, error) {
 	oldLayout, err := xtables.Layout(cur)
 	if err != nil {
-		return nil, 0, fmt.Errorf("encode current table: %w", err)
+		return nil, 0, fmt.Errorf("encode the current %s table %s: %w", cur.Family, cur.Name, err)
 	}
 	newEnc, err := xtables.Encode(next)
 	if err != nil {
-		return nil, 0, fmt.Errorf("encode new table: %w", err)
+		return nil, 0, fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
 	}
 	from := oldIndexes(oldLayout, newEnc)
 	swapped, err := l.Conn.Replace(newEnc, numRead)
@@ -139,7 +139,7 @@ func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (*xtables.Enc
 	}
 	if err := l.Conn.AddCounters(next.Name, add); err != nil {
 		// The new table is in place; only counters were lost.
-		return newEnc, 0, fmt.Errorf("table written, but carrying counters over failed: %w", err)
+		return newEnc, 0, fmt.Errorf("written, but carrying counters over failed: %w", err)
 	}
 	return newEnc, kept, nil
 }
@@ -228,7 +228,7 @@ func (l *Legacy) verify(ctx context.Context, want *xtables.Table, enc *xtables.E
 		return fmt.Errorf("read back: decode %s table %s: %w", l.Conn.Family(), want.Name, err)
 	}
 	if !got.SameAs(want) {
-		return fmt.Errorf("read back after writing: the kernel's table differs from what hostwall wrote (another program writing without the xtables lock?)")
+		return fmt.Errorf("read back after writing: the kernel's %s table %s differs from what hostwall wrote (another program writing without the xtables lock?)", l.Conn.Family(), want.Name)
 	}
 	return nil
 }

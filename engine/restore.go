@@ -74,7 +74,7 @@ func (h *Host) restoreLegacy(ctx context.Context, f *xtables.Family, file *polic
 	}
 	for _, t := range tables {
 		if err := conn.Restore(ctx, t); err != nil {
-			return fmt.Errorf("write table %s: %w", t.Name, err)
+			return err // names the family and the table
 		}
 	}
 	return nil
