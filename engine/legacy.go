@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -47,16 +48,23 @@ func (l *Legacy) Apply(ctx context.Context, d *policy.Desired, opt Options) (*Re
 	// Only a dry run must know which tables exist, since reading one that
 	// does not would create it; a write creates it anyway. So apply needs
 	// no /proc (a bare chroot) and no read access to it (a network
-	// namespace made with its user namespace).
-	var existing []string
+	// namespace made with its user namespace); nor does a dry run, which
+	// then reads the table as save -t does (and as iptables-save -t,
+	// makes the kernel create it, empty and accepting, if it was not
+	// there).
+	listed, existing := false, []string(nil)
 	if opt.DryRun {
 		var err error
-		if existing, err = xtables.TableNames(d.Family); err != nil {
+		existing, err = xtables.TableNames(d.Family)
+		switch {
+		case err == nil:
+			listed = true
+		case !errors.Is(err, xtables.ErrNoProc) && !errors.Is(err, os.ErrPermission):
 			return nil, err
 		}
 	}
 	for _, dt := range d.Tables {
-		tr, err := l.applyTable(ctx, dt, !opt.DryRun || slices.Contains(existing, dt.Table), opt)
+		tr, err := l.applyTable(ctx, dt, !listed || slices.Contains(existing, dt.Table), opt)
 		if err != nil {
 			return rep, err // names the family and table, or the file line
 		}
