@@ -23,6 +23,9 @@ type RestoreOptions struct {
 	// LockWait bounds the wait for the xtables lock (x_tables only:
 	// iptables-nft takes no lock either, nf_tables batches are atomic).
 	LockWait time.Duration
+	// Test is -t: read and build every table as a restore would, check
+	// what the kernel can check before a write, and write nothing.
+	Test bool
 }
 
 // Restore loads a parsed rules file into a family's tables, leaving the
@@ -46,13 +49,15 @@ func (h *Host) restoreLegacy(ctx context.Context, f *xtables.Family, file *polic
 	if conn == nil {
 		return fmt.Errorf("no %s socket open", f)
 	}
-	lockCtx, cancel := context.WithTimeout(ctx, opt.LockWait)
-	defer cancel()
-	lock, err := xtables.AcquireLock(lockCtx, xtables.LockFile())
-	if err != nil {
-		return err
+	if !opt.Test { // a test writes nothing: no lock to take
+		lockCtx, cancel := context.WithTimeout(ctx, opt.LockWait)
+		defer cancel()
+		lock, err := xtables.AcquireLock(lockCtx, xtables.LockFile())
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 	existing, err := xtables.TableNames(f)
 	if err != nil {
 		return err
@@ -72,6 +77,9 @@ func (h *Host) restoreLegacy(ctx context.Context, f *xtables.Family, file *polic
 		}
 		tables = append(tables, t)
 	}
+	if opt.Test {
+		return nil
+	}
 	for _, t := range tables {
 		if err := conn.Restore(ctx, t); err != nil {
 			return err // names the family and the table
@@ -88,7 +96,7 @@ func (h *Host) restoreNFT(ctx context.Context, f *xtables.Family, file *policy.F
 			return err
 		}
 		b, err := BuildNFTRestore(ctx, h.nft, f, file, opt, supported, gen)
-		if err != nil {
+		if err != nil || opt.Test {
 			return err
 		}
 		err = h.nft.Commit(ctx, b, gen)
