@@ -122,7 +122,10 @@ func Detect(ctx context.Context, opt DetectOptions) (*Detection, error) {
 		d.Backend, d.Reason = NFTBackend, "nf_tables holds the host's rules ("+strings.Join(d.NFT.Foreign, "; ")+"); x_tables could not be listed"
 		return d, nil
 	}
+	native, nativeWhy := nativeSignal(d)
 	switch {
+	case native && d.Legacy.empty():
+		d.Backend, d.Reason = NativeBackend, nativeWhy
 	case !d.Legacy.empty() && !d.NFT.empty():
 		return d, fmt.Errorf("%w: x_tables (iptables-legacy) holds %s; nf_tables (iptables-nft) holds %s; choose one with --backend legacy or --backend nft",
 			ErrBothBackends, strings.Join(d.Legacy.Foreign, "; "), strings.Join(d.NFT.Foreign, "; "))
@@ -134,6 +137,8 @@ func Detect(ctx context.Context, opt DetectOptions) (*Detection, error) {
 		d.Backend, d.Reason = LegacyBackend, "hostwall's chain is in x_tables"
 	case len(d.NFT.Owned) > 0 && len(d.Legacy.Owned) == 0:
 		d.Backend, d.Reason = NFTBackend, "hostwall's chain is in nf_tables"
+	case len(d.NFT.Other) > 0:
+		d.Backend, d.Reason = NativeBackend, "nf_tables holds tables of other tools or hostwall's own ("+strings.Join(d.NFT.Other, ", ")+") and no iptables table: hostwall keeps its own table"
 	default:
 		if k, link := alternative(opt.Root); k != "" {
 			d.Backend, d.Reason = k, "the host's iptables is "+link
@@ -151,7 +156,32 @@ func Detect(ctx context.Context, opt DetectOptions) (*Detection, error) {
 	for _, o := range other.Owned {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s left behind in %s, which hostwall does not use here: %s", "hostwall's chain or hook", name, o))
 	}
+	if d.Backend == NativeBackend {
+		for _, o := range d.NFT.Owned {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("hostwall's chain or hook left behind in nf_tables (iptables-nft), which hostwall does not use here: %s", o))
+		}
+	}
 	return d, nil
+}
+
+// nativeSignal reports the nf_tables tables that mean the host filters
+// with nftables itself, where no iptables chain is consulted for the
+// traffic hostwall guards: Docker 29's nftables firewall (docker-bridges,
+// and no DOCKER-USER) and kube-proxy's nftables mode (kube-proxy).
+func nativeSignal(d *Detection) (bool, string) {
+	var found []string
+	for _, t := range d.NFT.Other {
+		switch t {
+		case "ip docker-bridges", "ip6 docker-bridges":
+			found = append(found, t+" (Docker 29's nftables firewall)")
+		case "ip kube-proxy", "ip6 kube-proxy":
+			found = append(found, t+" (kube-proxy's nftables mode)")
+		}
+	}
+	if len(found) == 0 {
+		return false, ""
+	}
+	return true, "nf_tables holds " + strings.Join(found, ", ") + ": no iptables chain to hook into, hostwall keeps its own table"
 }
 
 // ErrCannotDetect means the legacy tables cannot be listed (no /proc, or
@@ -286,6 +316,14 @@ func nftHoldings(ctx context.Context, c *nft.Conn, owned []string, h *Holdings) 
 				return err
 			}
 		}
+	}
+	// inet tables (firewalld, nftables.service) are never iptables-nft's.
+	tables, err := c.Tables(ctx, unix.NFPROTO_INET, 0)
+	if err != nil {
+		return err
+	}
+	for _, tb := range tables {
+		h.Other = append(h.Other, "inet "+tb.Name)
 	}
 	return nil
 }
