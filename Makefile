@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseFile$$' -fuzztime $(FUZZTIME) ./policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzSave$$' -fuzztime $(FUZZTIME) ./xtables/ext/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRule$$' -fuzztime $(FUZZTIME) ./xtables/nft/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNative$$' -fuzztime $(FUZZTIME) ./xtables/nft/
 
 demo: build
 	$(DEPS) demo
