@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/hostwall/hostwall/engine"
 	"github.com/hostwall/hostwall/policy"
@@ -15,10 +16,11 @@ import (
 	"github.com/hostwall/hostwall/xtables/ext"
 )
 
-// chainList is the repeatable --chain flag.
+// chainList is a repeatable --chain option.
 type chainList []string
 
 func (c *chainList) String() string { return strings.Join(*c, ",") }
+func (c *chainList) Type() string   { return "name" }
 func (c *chainList) Set(s string) error {
 	if s == "" || len(s) > xtables.MaxChainName {
 		return fmt.Errorf("chain name %q must be 1 to %d characters", s, xtables.MaxChainName)
@@ -33,15 +35,52 @@ var defaultFiles = map[*xtables.Family]string{
 	xtables.IPv6: "/etc/iptables/rules.v6",
 }
 
+// stdin is what a FILE of "-" reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// stdinName names standard input in messages (file:line:column).
+const stdinName = "<stdin>"
+
 type policyFlags struct {
-	v4, v6 string
-	chains chainList
+	v4, v6                   string
+	chains, chains4, chains6 chainList
 }
 
 func (p *policyFlags) register(fs *cmdFlags) {
-	fs.StringVar(&p.v4, "4", "", "IPv4 rules `FILE` (default /etc/iptables/rules.v4 if it exists)")
-	fs.StringVar(&p.v6, "6", "", "IPv6 rules `FILE` (default /etc/iptables/rules.v6 if it exists)")
-	fs.Var(&p.chains, "chain", "own chain `NAME` (repeatable; default FILTERS)")
+	fs.StringVarP(&p.v4, "ipv4", "4", "", "IPv4 rules `FILE`, - for standard input (default\n/etc/iptables/rules.v4 if it exists)")
+	fs.StringVarP(&p.v6, "ipv6", "6", "", "IPv6 rules `FILE`, - for standard input (default\n/etc/iptables/rules.v6 if it exists)")
+	fs.Var(&p.chains, "chain", "own chain `NAME` in both families (repeatable; default FILTERS)")
+	fs.Var(&p.chains4, "chain4", "own chain `NAME` in IPv4 only (repeatable)")
+	fs.Var(&p.chains6, "chain6", "own chain `NAME` in IPv6 only (repeatable)")
+}
+
+// owned is the owned chains of a family: every --chain and the family's
+// own --chain4 or --chain6; nil (FILTERS) when there are none.
+func (p *policyFlags) owned(fam *xtables.Family) []string {
+	own := p.chains4
+	if fam == xtables.IPv6 {
+		own = p.chains6
+	}
+	var out []string
+	for _, c := range append(slices.Clone(p.chains), own...) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// allOwned is every chain owned in any of the families, for detection.
+func (p *policyFlags) allOwned(fams []*xtables.Family) []string {
+	var out []string
+	for _, f := range fams {
+		for _, c := range p.owned(f) {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // files returns the rules file of each family to use.
@@ -52,6 +91,9 @@ func (p *policyFlags) files() (map[*xtables.Family]string, error) {
 	}
 	if p.v6 != "" {
 		out[xtables.IPv6] = p.v6
+	}
+	if p.v4 == "-" && p.v6 == "-" {
+		return nil, usagef("-4 - and -6 -: standard input can be only one of the files")
 	}
 	if len(out) > 0 {
 		return out, nil
@@ -78,25 +120,56 @@ func families(files map[*xtables.Family]string) []*xtables.Family {
 	return out
 }
 
+// outputFlags are -q, -v: how much of the report to print.
+type outputFlags struct{ quiet, verbose bool }
+
+func (o *outputFlags) register(fs *cmdFlags) {
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on standard output (warnings and errors still go to\nstandard error)")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, fmt.Sprintf("print every line of the report (by default at most %d per list,\nthen \"… N more\")", summaryLines))
+}
+
+func (o *outputFlags) check() error {
+	if o.quiet && o.verbose {
+		return usagef("-q and -v exclude each other")
+	}
+	return nil
+}
+
+// limit is how many lines of a list to print: all with -v.
+func (o *outputFlags) limit() int {
+	if o.verbose {
+		return math.MaxInt
+	}
+	return summaryLines
+}
+
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[-4 FILE] [-6 FILE] [--chain NAME]...",
+	fs := newFlags("check", "[-4 FILE] [-6 FILE] [--chain[4|6] NAME]... [-q|-v]",
 		"Validate rules files offline, as apply would, without touching the kernel\n"+
 			"and without privileges. Prints what apply would manage and what it would\n"+
 			"leave alone.", stdout)
 	var pf policyFlags
 	pf.register(fs)
+	var of outputFlags
+	of.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if err := of.check(); err != nil {
+		return err
+	}
 	files, err := pf.files()
 	if err != nil {
 		return err
 	}
+	if of.quiet {
+		stdout = io.Discard
+	}
 	for _, fam := range families(files) {
-		d, err := readDesired(files[fam], fam, pf.chains, nil)
+		d, err := readDesired(files[fam], fam, pf.owned(fam), nil)
 		if err != nil {
 			return err
 		}
@@ -108,7 +181,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				fmt.Fprintf(stdout, "%s: %s table %s: hook %s\n", h.Pos, fam, dt.Table, dt.Text(h.Chain, h.Rule))
 			}
 		}
-		printUnmanaged(stdout, d)
+		printUnmanaged(stdout, d, of.limit())
 		// Offline, the file's own nat table is all there is to learn
 		// the published ports from.
 		for _, dt := range d.Tables {
@@ -138,24 +211,26 @@ func kernelNat(ctx context.Context, h *engine.Host, fam *xtables.Family) (*xtabl
 	return t, err
 }
 
-func printUnmanaged(w io.Writer, d *policy.Desired) {
+func printUnmanaged(w io.Writer, d *policy.Desired, limit int) {
 	if len(d.Unmanaged) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "%s: %d line(s) not managed by hostwall (never applied):\n", d.File, len(d.Unmanaged))
-	for _, u := range d.Unmanaged {
+	n := shown(len(d.Unmanaged), limit)
+	for _, u := range d.Unmanaged[:n] {
 		fmt.Fprintf(w, "  %s: %s\n", u.Pos, u.Text)
 	}
+	printMore(w, len(d.Unmanaged)-n)
 }
 
 type supportedFunc = func(ext.Kind, string, uint8) (bool, error)
 
 func readDesired(path string, fam *xtables.Family, chains []string, supported supportedFunc) (*policy.Desired, error) {
-	data, err := readFileLimited(path)
+	name, data, err := readNamed(path)
 	if err != nil {
 		return nil, err
 	}
-	return policy.ReadDesired(path, data, policy.DesiredOptions{Family: fam, Chains: chains, Supported: supported})
+	return policy.ReadDesired(name, data, policy.DesiredOptions{Family: fam, Chains: chains, Supported: supported})
 }
 
 // backendFlag registers --backend on a command that touches the kernel.
@@ -189,66 +264,142 @@ func backendLine(h *engine.Host) string {
 }
 
 func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("apply", "[-4 FILE] [-6 FILE] [--chain NAME]... [--backend BACKEND] [--dry-run] [-w DURATION]",
+	fs := newFlags("apply", "[-4 FILE] [-6 FILE] [--chain[4|6] NAME]... [--backend BACKEND]\n"+
+		"                      [--dry-run] [-w [SECONDS]] [-q|-v|--json] [--detailed-exitcode]",
 		"Make the kernel's owned chains (FILTERS by default) and the hooks that\n"+
 			"jump to them what the rules files say, and change nothing else: every\n"+
 			"other chain, rule, policy and counter stays as it is, and rules that\n"+
 			"survive keep their counters. On x_tables each family is written in one\n"+
 			"atomic replace; on nf_tables all of it in one transaction, rules kept\n"+
 			"in place. Nothing is written when nothing changes. All files are\n"+
-			"checked before anything is written.", stdout)
+			"checked before anything is written.\n\n"+
+			"Prints the backend, then per family and table what changed, with at\n"+
+			"most "+fmt.Sprint(summaryLines)+" lines of its diff (-v: all of them). Exit status 0 on success,\n"+
+			"1 on an error, 2 on a usage mistake; with --detailed-exitcode, 3 when\n"+
+			"something was written (with --dry-run: would be).", stdout)
 	var pf policyFlags
 	pf.register(fs)
 	backend := backendFlag(fs)
-	dryRun := fs.Bool("dry-run", false, "print the plan as +/- lines and what is not managed; write nothing")
-	wait := fs.Duration("w", 10*time.Second, "how long to wait for the xtables lock")
+	dryRun := fs.Bool("dry-run", false, "print the plan as +/- lines and what is not managed; write\nnothing (needs no more privilege than apply)")
+	wait := waitFlag(fs, " (x_tables only)")
+	var of outputFlags
+	of.register(fs)
+	jsonOut := fs.Bool("json", false, "print the report as one JSON document (see README); warnings\nstay on standard error")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 3 when something was written (with --dry-run: would be),\n0 when nothing changed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
+	if err := of.check(); err != nil {
+		return err
+	}
+	if *jsonOut && of.quiet {
+		return usagef("--json and -q exclude each other")
+	}
 	files, err := pf.files()
 	if err != nil {
 		return err
 	}
-	h, err := openHost(ctx, *backend, pf.chains, families(files), stderr)
-	if err != nil {
+	if _, err := engine.ParseBackend(*backend); err != nil {
+		return usagef("%v", err)
+	}
+	fams := families(files)
+	var jr *jsonReport
+	if *jsonOut {
+		jr = newJSONReport(*dryRun)
+		// One document on stdout whatever happens past the options.
+		defer func() { jr.write(stdout) }()
+	}
+	fail := func(err error) error {
+		if jr != nil {
+			jr.Error = err.Error()
+		}
 		return err
 	}
+	h, err := openHost(ctx, *backend, pf.allOwned(fams), fams, stderr)
+	if err != nil {
+		return fail(err)
+	}
 	defer h.Close()
+	if jr != nil {
+		jr.setHost(h)
+	}
 	var ds []*policy.Desired
-	for _, fam := range families(files) {
-		d, err := readDesired(files[fam], fam, pf.chains, h.Supported(ctx, fam))
+	for _, fam := range fams {
+		d, err := readDesired(files[fam], fam, pf.owned(fam), h.Supported(ctx, fam))
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		ds = append(ds, d)
 		nat, err := kernelNat(ctx, h, fam)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		for _, dt := range d.Tables {
 			warn(stderr, engine.PublishedPortWarnings(dt, nat))
 		}
 	}
-	fmt.Fprintf(stdout, "hostwall: %s\n", backendLine(h))
-	reps, err := h.Apply(ctx, ds, engine.Options{DryRun: *dryRun, LockWait: *wait})
+	out := stdout
+	if of.quiet || jr != nil {
+		out = io.Discard
+	}
+	fmt.Fprintf(out, "hostwall: %s\n", backendLine(h))
+	reps, err := h.Apply(ctx, ds, engine.Options{DryRun: *dryRun, LockWait: wait.d})
+	if jr != nil {
+		jr.fill(ds, reps)
+	}
 	for _, rep := range reps {
-		printReport(stdout, rep, *dryRun)
+		printReport(out, rep, *dryRun, of.limit())
 	}
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if *dryRun {
 		for _, d := range ds {
-			printUnmanaged(stdout, d)
+			printUnmanaged(out, d, of.limit())
 		}
+	}
+	if *detailed && changed(reps, *dryRun) {
+		return errChanged
 	}
 	return nil
 }
 
-func printReport(w io.Writer, rep *engine.Report, dryRun bool) {
+// changed reports whether the apply wrote anything (a dry run: would).
+func changed(reps []*engine.Report, dryRun bool) bool {
+	for _, rep := range reps {
+		for _, tr := range rep.Tables {
+			if tr.Written || dryRun && tr.Plan.Changed() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// summaryLines is how many lines of a list (a table's diff, the lines
+// not managed) the report prints without -v.
+const summaryLines = 10
+
+// shown is how many of n lines to print: all up to limit+1 (a line
+// saying "… 1 more" would be no shorter), else limit.
+func shown(n, limit int) int {
+	if n <= limit || n-limit == 1 {
+		return n
+	}
+	return limit
+}
+
+// printMore says how many lines were left out, if any.
+func printMore(w io.Writer, n int) {
+	if n > 0 {
+		fmt.Fprintf(w, "  … %d more (-v prints all)\n", n)
+	}
+}
+
+func printReport(w io.Writer, rep *engine.Report, dryRun bool, limit int) {
 	for _, tr := range rep.Tables {
 		p := tr.Plan
 		head := fmt.Sprintf("%s %s", rep.Family, tr.Table)
@@ -257,23 +408,32 @@ func printReport(w io.Writer, rep *engine.Report, dryRun bool) {
 			fmt.Fprintf(w, "%s: no change, nothing written\n", head)
 			continue
 		case dryRun:
-			fmt.Fprintf(w, "%s: plan (dry run, nothing written):\n", head)
-			for _, l := range p.Diff {
-				fmt.Fprintf(w, "  %s\n", l)
+			fmt.Fprintf(w, "%s: plan (dry run, nothing written): %s\n", head, counts(p))
+		default:
+			fmt.Fprintf(w, "%s: written: %s, %d counters kept", head, counts(p), tr.CountersKept)
+			switch tr.Attempts {
+			case 0, 1:
+			case 2:
+				fmt.Fprint(w, " (planned again once: another writer got in)")
+			default:
+				fmt.Fprintf(w, " (planned again %d times: other writers got in)", tr.Attempts-1)
 			}
-			continue
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s: written: owned rules +%d -%d, hooks +%d -%d", head, p.Added, p.Removed, len(p.HooksInserted), len(p.HooksRemoved))
-		if len(p.ChainsCreated) > 0 {
-			fmt.Fprintf(w, ", chains created %s", strings.Join(p.ChainsCreated, " "))
-		}
-		fmt.Fprintf(w, ", %d counters kept", tr.CountersKept)
-		if tr.Attempts > 1 {
-			fmt.Fprintf(w, " (re-planned %d times: another writer got in)", tr.Attempts-1)
-		}
-		fmt.Fprintln(w)
-		for _, l := range p.Diff {
+		n := shown(len(p.Diff), limit)
+		for _, l := range p.Diff[:n] {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
+		printMore(w, len(p.Diff)-n)
 	}
+}
+
+// counts summarises a plan: owned rules and hooks added and removed,
+// chains created.
+func counts(p *engine.Plan) string {
+	s := fmt.Sprintf("owned rules +%d -%d, hooks +%d -%d", p.Added, p.Removed, len(p.HooksInserted), len(p.HooksRemoved))
+	if len(p.ChainsCreated) > 0 {
+		s += ", chains created " + strings.Join(p.ChainsCreated, " ")
+	}
+	return s
 }

@@ -14,7 +14,7 @@ func runDump(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"matches and target; on nf_tables its handle and expressions (xt payloads\n"+
 			"in hex), in every table of the family.", stdout)
 	v4, v6 := familyFlags(fs)
-	table := fs.String("t", "", "dump only `TABLE`")
+	table := fs.StringP("table", "t", "", "dump only `TABLE`")
 	backend := backendFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -6,13 +6,25 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
+
+// Exit statuses: apply --detailed-exitcode tells a write (3) from no
+// change (0); 1 and 2 always mean an error and a usage mistake.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitChanged = 3
+)
+
+// errChanged ends apply --detailed-exitcode when something was (or,
+// with --dry-run, would be) written: exit status 3.
+var errChanged = errors.New("changed")
 
 // usageError is a mistake on the command line: exit status 2.
 type usageError struct{ msg string }
@@ -36,11 +48,13 @@ var commands = []command{
 }
 
 const mainUsage = `Usage: hostwall COMMAND [OPTIONS]
+       hostwall --version | --help
 
 hostwall keeps a host firewall in one chain of its own (FILTERS in the
 filter table, hooked from INPUT and DOCKER-USER) and leaves every other
 chain, rule and counter as Docker, Kubernetes and others wrote them.
-It talks to the kernel's x_tables directly; no iptables binary is needed.
+It talks to the kernel directly (nf_tables as iptables-nft writes it, or
+x_tables as iptables-legacy does); no iptables binary is needed.
 
 Commands:
 `
@@ -50,7 +64,9 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(w, "\nRun 'hostwall COMMAND -h' for the options of a command.\n")
+	fmt.Fprint(w, "\nRun 'hostwall COMMAND --help' for the options of a command.\n"+
+		"Exit status: 0 success, 1 error, 2 usage mistake; apply --detailed-exitcode:\n"+
+		"3 when something was written.\n")
 }
 
 func main() {
@@ -60,11 +76,18 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
-		return 2
+		return exitUsage
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch args[0] {
+	case "-h", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
 		usage(stdout)
-		return 0
+		return exitOK
+	case "-V", "--version", "version":
+		printVersion(stdout)
+		return exitOK
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -75,50 +98,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err := c.run(ctx, args[1:], stdout, stderr)
 		var ue *usageError
 		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
+		case err == nil, errors.Is(err, errHelpShown):
+			return exitOK
+		case errors.Is(err, errChanged):
+			return exitChanged
 		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "hostwall %s: %v\nRun 'hostwall %s -h' for help.\n", c.name, err, c.name)
-			return 2
+			fmt.Fprintf(stderr, "hostwall %s: %v\nRun 'hostwall %s --help' for help.\n", c.name, err, c.name)
+			return exitUsage
 		default:
 			fmt.Fprintf(stderr, "hostwall %s: %v\n", c.name, err)
-			return 1
+			return exitError
 		}
+	}
+	if len(args[0]) > 0 && args[0][0] == '-' {
+		fmt.Fprintf(stderr, "hostwall: %s: give the command first (hostwall COMMAND [OPTIONS])\nRun 'hostwall --help' for the list.\n", args[0])
+		return exitUsage
 	}
 	fmt.Fprintf(stderr, "hostwall: unknown command %q\nRun 'hostwall --help' for the list.\n", args[0])
-	return 2
-}
-
-// cmdFlags is a command's flag set with its help text.
-type cmdFlags struct {
-	*flag.FlagSet
-	help func()
-}
-
-// newFlags makes a FlagSet whose -h prints the command's help to stdout
-// and whose mistakes are reported once, as usage errors.
-func newFlags(name, synopsis, description string, stdout io.Writer) *cmdFlags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {} // the flag package would print it on every mistake
-	help := func() {
-		fmt.Fprintf(stdout, "Usage: hostwall %s %s\n\n%s\n\nOptions:\n", name, synopsis, description)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	return &cmdFlags{FlagSet: fs, help: help}
-}
-
-func parseFlags(fs *cmdFlags, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.help()
-			return err
-		}
-		return usagef("%v", err)
-	}
-	return nil
+	return exitUsage
 }

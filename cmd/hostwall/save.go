@@ -9,13 +9,10 @@ import (
 	"github.com/hostwall/hostwall/xtables"
 )
 
-func familyFlags(fs interface {
-	BoolVar(*bool, string, bool, string)
-}) (*bool, *bool) {
-	var v4, v6 bool
-	fs.BoolVar(&v4, "4", false, "IPv4 tables (the default)")
-	fs.BoolVar(&v6, "6", false, "IPv6 tables")
-	return &v4, &v6
+func familyFlags(fs *cmdFlags) (*bool, *bool) {
+	v4 := fs.BoolP("ipv4", "4", false, "IPv4 tables (the default)")
+	v6 := fs.BoolP("ipv6", "6", false, "IPv6 tables")
+	return v4, v6
 }
 
 func pickFamily(v4, v6 bool) (*xtables.Family, error) {
@@ -37,8 +34,8 @@ func runSave(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"(written with nft) is printed as a \"# hostwall:\" comment with its\n"+
 			"expressions, where iptables-nft-save would skip the whole table.", stdout)
 	v4, v6 := familyFlags(fs)
-	table := fs.String("t", "", "print only `TABLE`")
-	counters := fs.Bool("c", false, "print rule counters as [packets:bytes]")
+	table := fs.StringP("table", "t", "", "print only `TABLE`")
+	counters := fs.BoolP("counters", "c", false, "print rule and policy counters as [packets:bytes]")
 	backend := backendFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
