@@ -160,7 +160,7 @@ func (h *Host) nativeSnapshot(ctx context.Context, f *xtables.Family) (*nft.Snap
 			return nil, err
 		}
 		s, err := nft.ReadSnapshot(ctx, h.nft, f, nft.NativeTable, gen)
-		if errors.Is(err, nft.ErrGenChanged) && attempt < maxAttempts {
+		if errors.Is(err, nft.ErrGenChanged) && retryAfterGenChange(ctx, attempt) {
 			continue
 		}
 		return s, err

@@ -122,7 +122,7 @@ type nftState struct {
 func (n *NFT) ApplyAll(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
 	for attempt := 1; ; attempt++ {
 		reps, err := n.applyOnce(ctx, ds, opt, attempt)
-		if errors.Is(err, nft.ErrGenChanged) && attempt < maxAttempts {
+		if errors.Is(err, nft.ErrGenChanged) && retryAfterGenChange(ctx, attempt) {
 			continue // another writer got in: read again and plan again
 		}
 		return reps, err

@@ -100,11 +100,11 @@ func (h *Host) restoreNFT(ctx context.Context, f *xtables.Family, file *policy.F
 			return err
 		}
 		err = h.nft.Commit(ctx, b, gen)
-		if errors.Is(err, nft.ErrGenChanged) && attempt < maxAttempts {
+		if errors.Is(err, nft.ErrGenChanged) && retryAfterGenChange(ctx, attempt) {
 			continue // another writer got in: read and build again
 		}
 		if err != nil {
-			return fmt.Errorf("restore %s: %w", file.Name, err)
+			return err // a refused rule names its file:line already
 		}
 		return nil
 	}

@@ -128,7 +128,7 @@ func (h *Host) nftSnapshots(ctx context.Context, f *xtables.Family, only string,
 	}
 	for attempt := 1; ; attempt++ {
 		snaps, err := readSnapshots(ctx, h.nft, f, only, xtablesOnly)
-		if errors.Is(err, nft.ErrGenChanged) && attempt < maxAttempts {
+		if errors.Is(err, nft.ErrGenChanged) && retryAfterGenChange(ctx, attempt) {
 			continue
 		}
 		return snaps, err
