@@ -495,14 +495,19 @@ func TestCLIHookOrder(t *testing.T) {
 	})
 }
 
-// TestCLIErrorsOnce: a write the kernel refuses is reported naming the
-// family and the table once, on one line.
+// TestCLIErrorsOnce: a write the kernel refuses (apply or restore) is
+// reported naming the family, the table and the file once, on one line.
 func TestCLIErrorsOnce(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b cliBackend, ns string) {
 		pol := policyFile(t, "dnat.v4", seedWith(t, "-A FILTERS -p tcp -j DNAT --to-destination 192.0.2.1\n"))
 		out, errOut, code := nstest.Hostwall(t, ns, "apply", "--backend", b.name, "-4", pol)
 		if code != 1 || strings.Count(errOut, "IPv4") > 1 || strings.Count(errOut, "table filter") > 1 || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("refused write: exit %d, want 1 and each thing said once\n%s%s", code, out, errOut)
+		}
+		file := policyFile(t, "dnat.rules", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j DNAT --to-destination 192.0.2.1\nCOMMIT\n")
+		out, errOut, code = nstest.Hostwall(t, ns, "restore", "--backend", b.name, "--noflush", file)
+		if code != 1 || strings.Count(errOut, file) > 1 || strings.Count(errOut, "IPv4") > 1 || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("refused restore: exit %d, want 1 and each thing said once\n%s%s", code, out, errOut)
 		}
 	})
 }
