@@ -1,7 +1,6 @@
 package nft
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -79,7 +78,3 @@ func putVerdict(ae *netlink.AttributeEncoder, typ uint16, code int32, chain stri
 		return nil
 	})
 }
-
-// be32 is a helper for tests and encoders that build u32 values in
-// network order.
-func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }

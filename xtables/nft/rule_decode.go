@@ -88,7 +88,6 @@ type decoder struct {
 	seen     uint16 // header fields decoded, seen* bits
 	final    bool   // a verdict or target was decoded: nothing may follow
 	haveCtr  bool
-	verdict  bool
 	isGoto   bool
 	noTarget bool
 }
