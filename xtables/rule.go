@@ -46,8 +46,138 @@ type pending struct {
 
 // Parse parses one rule. It returns several rules when -s or -d list
 // several addresses, as iptables does, one per combination.
+//
+// Options are read as iptables 1.8.9 reads them with getopt_long: a long
+// option may be abbreviated to any prefix that names one option of the
+// table iptables has merged so far (its own options first, then the
+// options of the matches and target loaded so far, the latest first), an
+// exact name wins, and "--name=value" is "--name value". A short option
+// may carry its argument attached ("-ptcp"). An option no loaded
+// extension knows, or an ambiguous one, makes iptables load the match
+// named after -p and try again.
 func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
+	// Forms that split one token into two are rewritten in a copy;
+	// orig maps each index of the copy back to the caller's token.
+	toks := append([]string(nil), tokens...)
+	orig := make([]int, len(toks))
+	for i := range orig {
+		orig[i] = i
+	}
+	rules, err := p.parse(&toks, &orig)
+	var re *RuleError
+	if errors.As(err, &re) && re.Token >= 0 && re.Token < len(orig) {
+		re.Token = orig[re.Token]
+	}
+	return rules, err
+}
+
+// baseLongOptions is iptables' own option table (original_opts in
+// iptables.c), in its order; the value is the short option a long one
+// stands for in a rule, "" for commands and options that have no place
+// in a rules file's rule.
+var baseLongOptions = []struct{ name, short string }{
+	{"append", ""}, {"delete", ""}, {"check", ""}, {"insert", ""},
+	{"replace", ""}, {"list", ""}, {"list-rules", ""}, {"flush", ""},
+	{"zero", ""}, {"new-chain", ""}, {"delete-chain", ""},
+	{"rename-chain", ""}, {"policy", ""}, {"source", "-s"},
+	{"destination", "-d"}, {"src", "-s"}, {"dst", "-d"},
+	{"protocol", "-p"}, {"in-interface", "-i"}, {"jump", "-j"},
+	{"table", ""}, {"match", "-m"}, {"numeric", ""},
+	{"out-interface", "-o"}, {"verbose", ""}, {"wait", ""},
+	{"wait-interval", ""}, {"exact", ""}, {"fragments", "-f"},
+	{"version", ""}, {"help", ""}, {"line-numbers", ""},
+	{"modprobe", ""}, {"set-counters", "-c"}, {"goto", "-g"},
+	{"ipv4", ""}, {"ipv6", ""},
+}
+
+// errNoOption and errAmbiguous are what getopt_long makes of a long
+// option that names nothing, or more than one thing, in the table.
+var errNoOption = errors.New("unknown option")
+
+type ambiguousError struct{ names []string }
+
+func (e *ambiguousError) Error() string {
+	return "ambiguous option; possibilities: --" + strings.Join(e.names, " --")
+}
+
+// resolveLong finds what "--name" means to getopt_long over the merged
+// table: base options, then the loaded extensions, the latest loaded
+// first. It returns the short option of a base option, or the extension
+// and its option.
+func resolveLong(name string, loaded []*pending) (short string, pe *pending, decl *ext.Option, err error) {
+	type entry struct {
+		name, short string
+		pe          *pending
+		decl        *ext.Option
+		id          string
+	}
+	var table []entry
+	for _, b := range baseLongOptions {
+		table = append(table, entry{name: b.name, short: b.short, id: "base/" + b.name + "/" + b.short})
+	}
+	for i := len(loaded) - 1; i >= 0; i-- {
+		e := loaded[i].e
+		for j := range e.Options {
+			d := &e.Options[j]
+			table = append(table, entry{name: d.Name, pe: loaded[i], decl: d, id: fmt.Sprintf("%p/%s", loaded[i], d.Name)})
+		}
+	}
+	pick := func(en entry) (string, *pending, *ext.Option, error) {
+		if en.pe == nil && en.short == "" {
+			return "", nil, nil, fmt.Errorf("option --%s has no place in a rule", en.name)
+		}
+		return en.short, en.pe, en.decl, nil
+	}
+	for _, en := range table {
+		if en.name == name {
+			return pick(en)
+		}
+	}
+	var cands []entry
+	for _, en := range table {
+		if strings.HasPrefix(en.name, name) {
+			cands = append(cands, en)
+		}
+	}
+	if len(cands) == 0 {
+		return "", nil, nil, errNoOption
+	}
+	// Entries with the same meaning (getopt compares has_arg, flag and
+	// val; base aliases such as --src and --source share theirs) are
+	// one candidate.
+	for _, c := range cands[1:] {
+		sameBase := c.pe == nil && cands[0].pe == nil && c.short != "" && c.short == cands[0].short
+		if c.id != cands[0].id && !sameBase {
+			var names []string
+			for _, c := range cands {
+				names = append(names, c.name)
+			}
+			return "", nil, nil, &ambiguousError{names}
+		}
+	}
+	return pick(cands[0])
+}
+
+// attachedShort are the short options that take an argument, which
+// getopt also takes attached ("-mtcp"). For those in wholeTokenShort
+// iptables 1.8.9 reads argv[optind-1] instead of optarg, so the argument
+// is the whole token: "-ptcp" is protocol "-ptcp" (unknown), "-ieth0" is
+// interface "-ieth0".
+const (
+	attachedShort   = "sdpiojgm"
+	wholeTokenShort = "sdpioj"
+)
+
+func (p *RuleParser) parse(tokp *[]string, origp *[]int) ([]*Rule, error) {
 	f := p.Family
+	tokens := *tokp
+	// split replaces tokens[i] by a and b, keeping the origin of both.
+	split := func(i int, a, b string) {
+		tokens = append(tokens[:i+1], tokens[i:]...)
+		tokens[i], tokens[i+1] = a, b
+		*origp = append((*origp)[:i+1], (*origp)[i:]...)
+		*tokp = tokens
+	}
 	var (
 		h                Header
 		srcs, dsts       []netip2
@@ -60,6 +190,8 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 		seenS, seenD     bool
 		seenI, seenO     bool
 		implicitProtoTok = -1
+		loaded           []*pending // matches and target, in load order
+		protoArg         string     // -p as written, lower case
 	)
 	needArg := func(i int, opt string) (string, error) {
 		if i+1 >= len(tokens) {
@@ -88,6 +220,54 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 			}
 		}
 		tok := tokens[i]
+		var owner *pending
+		if strings.HasPrefix(tok, "--") && len(tok) > 2 {
+			name, val, hasVal := strings.Cut(tok[2:], "=")
+			short, pe, decl, err := resolveLong(name, loaded)
+			if err != nil && protoArg != "" && implicitProtoTok < 0 {
+				// iptables loads the match named after -p on demand:
+				// "-p tcp --dport 22" means "-p tcp -m tcp --dport 22".
+				if mname := implicitProtoMatch(protoArg, f); mname != "" {
+					if e, cerr := p.choose(ext.Match, mname); cerr == nil {
+						pm := &pending{e: e, token: start}
+						loaded = append(loaded, pm)
+						matches = append(matches, pm)
+						implicitProtoTok = start
+						short, pe, decl, err = resolveLong(name, loaded)
+					}
+				}
+			}
+			if hasVal {
+				// -s -d -p -i -o -j read argv[optind-1]: for
+				// "--source=10/8" that is the whole token.
+				if err == nil && pe == nil && strings.IndexByte(wholeTokenShort, short[1]) >= 0 {
+					val = tok
+				}
+				split(i, "--"+name, val)
+			}
+			switch {
+			case err == errNoOption:
+				return nil, ruleErr(i, "unknown option %q", "--"+name)
+			case err != nil:
+				return nil, ruleErr(i, "--%s: %v", name, err)
+			case pe != nil:
+				owner = pe
+				tokens[i] = "--" + decl.Name
+				tok = tokens[i]
+			default:
+				tok = short
+			}
+		} else if len(tok) > 2 && tok[0] == '-' && tok[1] != '-' && strings.IndexByte(attachedShort, tok[1]) >= 0 {
+			if strings.IndexByte(wholeTokenShort, tok[1]) >= 0 {
+				split(i, tok[:2], tok)
+			} else {
+				split(i, tok[:2], tok[2:])
+			}
+			tok = tokens[i]
+		}
+		if owner != nil {
+			tok = ""
+		}
 		switch tok {
 		case "-s", "--source", "--src", "-d", "--destination", "--dst":
 			arg, err := needArg(i, tok)
@@ -152,7 +332,8 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 			if err := once(&seenP, i, tok); err != nil {
 				return nil, err
 			}
-			proto, err := ext.ParseProtocol(strings.ToLower(arg))
+			protoArg = strings.ToLower(arg)
+			proto, err := ext.ParseProtocol(protoArg)
 			if err != nil {
 				return nil, ruleErr(i+1, "-p: %v", err)
 			}
@@ -191,7 +372,9 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 			if err != nil {
 				return nil, ruleErr(i+1, "%v", err)
 			}
-			matches = append(matches, &pending{e: e, token: i})
+			pm := &pending{e: e, token: i}
+			matches = append(matches, pm)
+			loaded = append(loaded, pm)
 			i += 2
 		case "-j", "--jump", "-g", "--goto":
 			if invert {
@@ -223,6 +406,7 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 					return nil, ruleErr(i+1, "%q is neither a chain of this table nor a target hostwall knows", arg)
 				}
 				target = &pending{e: e, token: i}
+				loaded = append(loaded, target)
 			}
 			i += 2
 		case "-c", "--set-counters":
@@ -237,23 +421,8 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 			counters = Counters{pk, by}
 			i += 3
 		default:
-			if !strings.HasPrefix(tok, "--") {
-				return nil, ruleErr(i, "unexpected %q", tok)
-			}
-			owner := p.ownerOf(tok[2:], target, matches)
-			if owner == nil && h.Proto != 0 && implicitProtoTok < 0 {
-				// iptables loads the match named after -p on demand:
-				// "-p tcp --dport 22" means "-p tcp -m tcp --dport 22".
-				if name := protoMatchName(h.Proto, f); name != "" {
-					if e, err := p.choose(ext.Match, name); err == nil && e.Option(tok[2:]) != nil {
-						owner = &pending{e: e, token: start}
-						matches = append(matches, owner)
-						implicitProtoTok = start
-					}
-				}
-			}
 			if owner == nil {
-				return nil, ruleErr(i, "unknown option %q", tok)
+				return nil, ruleErr(i, "unexpected %q", tok)
 			}
 			o, next, _, err := ext.TakeOption(owner.e, tokens, start)
 			if err != nil {
@@ -305,20 +474,6 @@ func (p *RuleParser) Parse(tokens []string) ([]*Rule, error) {
 }
 
 func (p *RuleParser) isChain(name string) bool { return p.IsChain != nil && p.IsChain(name) }
-
-// ownerOf finds the extension an option belongs to: the target first,
-// then the matches from the last one named back to the first.
-func (p *RuleParser) ownerOf(opt string, target *pending, matches []*pending) *pending {
-	if target != nil && target.e.Option(opt) != nil {
-		return target
-	}
-	for i := len(matches) - 1; i >= 0; i-- {
-		if matches[i].e.Option(opt) != nil {
-			return matches[i]
-		}
-	}
-	return nil
-}
 
 func (p *RuleParser) build(pe *pending, info ext.RuleInfo) ([]byte, error) {
 	e := pe.e
@@ -375,18 +530,24 @@ func (p *RuleParser) choose(kind ext.Kind, name string) (*ext.Extension, error) 
 	return pick, nil
 }
 
-// protoMatchName is the match iptables loads for -p PROTO.
-func protoMatchName(proto uint16, f *Family) string {
-	switch proto {
-	case 58:
-		return "icmp6"
-	case 1:
-		if f == IPv4 {
-			return "icmp"
+// implicitProtoMatch is the match iptables loads on demand for "-p ARG"
+// (find_proto): a number becomes its name (libxtables' table, then
+// /etc/protocols), and the ICMPv6 names are the icmp6 match.
+func implicitProtoMatch(arg string, f *Family) string {
+	name := arg
+	if v, rest, ok := ext.StrtoulRange(arg, 0, 255); ok && rest == "" {
+		if name = ext.ProtoName(uint16(v)); name == "" {
+			return ""
 		}
-		return ""
 	}
-	return ext.ProtoName(proto)
+	switch name {
+	case "icmpv6", "ipv6-icmp", "icmp6":
+		if f != IPv6 {
+			return ""
+		}
+		return "icmp6"
+	}
+	return name
 }
 
 func verdictByName(s string) int32 {
@@ -409,6 +570,21 @@ type netip2 struct{ addr, mask [16]byte }
 func parseAddrList(s string, f *Family) ([]netip2, error) {
 	var out []netip2
 	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimLeft(part, " \t\n\v\f\r")
+		if f == IPv4 {
+			n, err := parseIPv4Net(part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+			continue
+		}
+		if i := strings.LastIndexByte(part, '/'); i >= 0 {
+			// A zero mask makes ip6parse ignore the name ("any/0").
+			if v, rest, ok := ext.StrtoulRange(part[i+1:], 0, 128); ok && rest == "" && v == 0 {
+				part = "::/0"
+			}
+		}
 		a, m, err := ext.ParseNet(part, f.Ext)
 		if err != nil {
 			return nil, err
@@ -419,4 +595,67 @@ func parseAddrList(s string, f *Family) ([]netip2, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// parseIPv4Net is xtables_ipparse_multiple for one numeric item: the mask
+// after the last "/" is dotted (all four parts) or a prefix length (base
+// 0, 0-32); a zero mask ignores the address ("any/0"); the address may
+// be short, its missing trailing parts zero ("10/8" is 10.0.0.0/8,
+// "10.1" 10.1.0.0); host bits are cleared. Names are not resolved.
+func parseIPv4Net(s string) (netip2, error) {
+	var n netip2
+	a, m := s, ""
+	hasMask := false
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		a, m, hasMask = s[:i], s[i+1:], true
+	}
+	mask := [4]byte{0xff, 0xff, 0xff, 0xff}
+	if hasMask {
+		if mk, ok := numericIPv4(m, true); ok {
+			mask = mk
+		} else {
+			bits, rest, ok := ext.StrtoulRange(m, 0, 32)
+			if !ok || rest != "" {
+				return n, fmt.Errorf("invalid prefix length or mask %q", m)
+			}
+			v := uint32(0)
+			if bits != 0 {
+				v = 0xffffffff << (32 - bits)
+			}
+			mask = [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
+		}
+	}
+	var addr [4]byte
+	if mask != [4]byte{} {
+		var ok bool
+		if addr, ok = numericIPv4(a, false); !ok {
+			return n, fmt.Errorf("host/network %q not found (hostwall resolves no names)", a)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		n.addr[i] = addr[i] & mask[i]
+		n.mask[i] = mask[i]
+	}
+	return n, nil
+}
+
+// numericIPv4 is libxtables' __numeric_to_ipaddr: dotted parts 0-255,
+// each read with base 0; an address (not a mask) may stop early.
+func numericIPv4(s string, isMask bool) ([4]byte, bool) {
+	var out [4]byte
+	if len(s) > 19 { // it copies the string into char buf[20]
+		s = s[:19]
+	}
+	parts := strings.SplitN(s, ".", 4)
+	if len(parts) < 4 && isMask {
+		return out, false
+	}
+	for i, p := range parts {
+		v, rest, ok := ext.StrtoulRange(p, 0, 255)
+		if !ok || rest != "" {
+			return out, false
+		}
+		out[i] = byte(v)
+	}
+	return out, true
 }
