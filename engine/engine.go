@@ -24,6 +24,9 @@ type Options struct {
 	DryRun bool
 	// LockWait bounds the wait for the xtables lock.
 	LockWait time.Duration
+	// Interfaces lists the interfaces a hook marked external-interfaces
+	// expands to (ExternalInterfaces when nil).
+	Interfaces func(patterns []string) ([]string, error)
 }
 
 // Report says what an Apply did to one family.

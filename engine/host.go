@@ -114,6 +114,14 @@ func (h *Host) Supported(ctx context.Context, f *xtables.Family) func(ext.Kind, 
 // and changes nothing else. On nf_tables all families go in one
 // transaction; on x_tables each table is one atomic replace.
 func (h *Host) Apply(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
+	ifaces := opt.Interfaces
+	if ifaces == nil {
+		ifaces = ExternalInterfaces
+	}
+	ds, err := ExpandExternal(ds, ifaces)
+	if err != nil {
+		return nil, err
+	}
 	switch h.Backend {
 	case NFTBackend:
 		return (&NFT{Conn: h.nft}).ApplyAll(ctx, ds, opt)

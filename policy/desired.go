@@ -50,6 +50,9 @@ type Hook struct {
 	Chain string
 	Rule  *xtables.Rule
 	Pos   Pos
+	// External is set on a hook marked "# hostwall: external-interfaces"
+	// (see external.go): it stands for one hook per external interface.
+	External *External
 }
 
 // FileTable is the whole table the file describes, managed or not.
@@ -142,6 +145,9 @@ func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error)
 		if len(dt.Owned) > 0 {
 			d.Tables = append(d.Tables, dt)
 		}
+	}
+	if err := markExternal(name, data, d); err != nil {
+		return nil, err
 	}
 	for _, c := range chains {
 		if !declared[c] {

@@ -45,6 +45,7 @@ var commands = []command{
 	{"save", "print tables as iptables-save does", runSave},
 	{"restore", "load tables from an iptables-restore file", runRestore},
 	{"dump", "print tables with the kernel bytes of every match and target", runDump},
+	{"watch", "apply, then keep applying as files, kernel and interfaces change", runWatch},
 }
 
 const mainUsage = `Usage: hostwall COMMAND [OPTIONS]
