@@ -235,7 +235,7 @@ func readDesired(path string, fam *xtables.Family, chains []string, supported su
 
 // backendFlag registers --backend on a command that touches the kernel.
 func backendFlag(fs *cmdFlags) *string {
-	return fs.String("backend", "auto", "`BACKEND`: auto (detect what the host uses), legacy (x_tables, as\niptables-legacy) or nft (nf_tables, as iptables-nft)")
+	return fs.String("backend", "auto", "`BACKEND`: auto (detect what the host uses), legacy (x_tables, as\niptables-legacy), nft (nf_tables, as iptables-nft) or native\n(hostwall's own nf_tables tables)")
 }
 
 // openHost opens the firewall through the backend asked for, or the
