@@ -10,7 +10,9 @@
 package ext
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -125,6 +127,124 @@ type Extension struct {
 	// SaveName, when set, returns the name printed after -m or -j for this
 	// payload; conntrack prints "state" for rules written as -m state.
 	SaveName func(data []byte) string
+
+	// Where the kernel accepts the extension, checked before anything is
+	// written (the kernel refuses a whole table, with a bare EINVAL, for
+	// one rule out of place). CheckPlacement applies all three.
+	//
+	// Tables, when set, are the only tables it is valid in: .table of the
+	// kernel's struct xt_match or xt_target, or the tables its checkentry
+	// allows (rpfilter: raw and mangle).
+	Tables []string
+	// Hooks, when non-zero, are the only hooks a rule using it may be
+	// reached from (.hooks): the kernel refuses the table if the rule's
+	// chain is reached, directly or through jumps, from any other.
+	Hooks Hooks
+	// Check, when set, refuses what the kernel's checkentry refuses
+	// depending on the payload and where the rule sits or what else it
+	// holds (TCPMSS --clamp-mss-to-pmtu outside FORWARD, OUTPUT and
+	// POSTROUTING; -m policy --dir in where packets go out).
+	Check func(p *Placement) error
+}
+
+// Hooks is a set of netfilter hooks, bit 1<<NF_INET_* each, as struct
+// xt_match and xt_target declare where an extension may be used.
+type Hooks uint8
+
+const (
+	HookPreRouting  Hooks = 1 << iota // NF_INET_PRE_ROUTING
+	HookInput                         // NF_INET_LOCAL_IN
+	HookForward                       // NF_INET_FORWARD
+	HookOutput                        // NF_INET_LOCAL_OUT
+	HookPostRouting                   // NF_INET_POST_ROUTING
+)
+
+var hookNames = []string{"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"}
+
+// String lists the hooks by their built-in chain names: "INPUT, OUTPUT".
+func (h Hooks) String() string {
+	var names []string
+	for i, n := range hookNames {
+		if h&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return "no hook"
+	}
+	return strings.Join(names, ", ")
+}
+
+// Placement is where a rule using an extension sits, for
+// Extension.CheckPlacement.
+type Placement struct {
+	Table string
+	// Hooks are the hooks the rule's chain is reached from; none for a
+	// chain nothing reaches (the kernel then checks no hook either).
+	Hooks Hooks
+	// Data is the extension's payload.
+	Data []byte
+	// Rule is the rule's header as an extension sees it.
+	Rule RuleInfo
+	// Matches are the rule's matches, for a target that needs another
+	// match in its rule (TCPMSS wants a tcp match on SYN).
+	Matches []PlacedMatch
+	// NFTCompat is set when the rule goes to nf_tables through
+	// nft_compat, whose checkentry calls skip some checks
+	// (par->nft_compat).
+	NFTCompat bool
+}
+
+// PlacedMatch is one match of a rule, by kernel name.
+type PlacedMatch struct {
+	Name string
+	Data []byte
+}
+
+// PlacementError is a rule the kernel would refuse where it is.
+type PlacementError struct {
+	Msg string
+	// Hooks are the hooks the chain is reached from that the extension
+	// refuses; none when the table is what is wrong.
+	Hooks Hooks
+}
+
+func (e *PlacementError) Error() string { return e.Msg }
+
+// CheckPlacement reports whether the kernel accepts the extension where
+// p says it is: its table, the hooks its chain is reached from, and what
+// its checkentry refuses there. The error is a *PlacementError.
+func (e *Extension) CheckPlacement(p *Placement) error {
+	if len(e.Tables) > 0 && !slices.Contains(e.Tables, p.Table) {
+		return &PlacementError{Msg: fmt.Sprintf("%s %s is valid only in the %s table, not in %s",
+			e.Kind, e.Name, strings.Join(e.Tables, " or "), p.Table)}
+	}
+	if bad := p.Hooks &^ e.Hooks; e.Hooks != 0 && bad != 0 {
+		return &PlacementError{Hooks: bad, Msg: fmt.Sprintf("%s %s is valid only in chains reached from %s, not from %s",
+			e.Kind, e.Name, e.Hooks, bad)}
+	}
+	if e.Check != nil {
+		if err := e.Check(p); err != nil {
+			var pe *PlacementError
+			if errors.As(err, &pe) {
+				return pe
+			}
+			return &PlacementError{Msg: fmt.Sprintf("%s %s: %v", e.Kind, e.Name, err)}
+		}
+	}
+	return nil
+}
+
+// hooksOnly is a Check for a payload flag that the kernel accepts only
+// from some hooks: it refuses p when has(p.Data) and p's chain is
+// reached from a hook outside allowed.
+func hooksOnly(e string, has func(data []byte) bool, allowed Hooks, what string) func(p *Placement) error {
+	return func(p *Placement) error {
+		if bad := p.Hooks &^ allowed; bad != 0 && has(p.Data) {
+			return &PlacementError{Hooks: bad, Msg: fmt.Sprintf("%s %s is valid only in chains reached from %s, not from %s", e, what, allowed, bad)}
+		}
+		return nil
+	}
 }
 
 // KernelName is the name the kernel knows the extension by.

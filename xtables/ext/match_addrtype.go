@@ -49,6 +49,7 @@ func init() {
 			{Name: "limit-iface-out"},
 		},
 		Parse: parseAddrtype, Save: saveAddrtype,
+		Check: checkAddrtype,
 	})
 }
 
@@ -181,4 +182,17 @@ func saveAddrtype(b *strings.Builder, _ RuleInfo, data []byte) error {
 		b.WriteString(" --limit-iface-out")
 	}
 	return nil
+}
+
+// checkAddrtype is addrtype_mt_checkentry_v1 (xt_addrtype.c): the input
+// interface exists only on the way in, the output one only on the way
+// out (struct xt_addrtype_info_v1: flags at 4).
+func checkAddrtype(p *Placement) error {
+	flags := NE.Uint32(p.Data[4:])
+	if err := hooksOnly("match addrtype", func([]byte) bool { return flags&addrtypeLimitIn != 0 },
+		HookPreRouting|HookInput|HookForward, "--limit-iface-in")(p); err != nil {
+		return err
+	}
+	return hooksOnly("match addrtype", func([]byte) bool { return flags&addrtypeLimitOut != 0 },
+		HookForward|HookOutput|HookPostRouting, "--limit-iface-out")(p)
 }

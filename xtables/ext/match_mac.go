@@ -13,6 +13,8 @@ func init() {
 		Kind: Match, Name: "mac", Revision: 0, Family: FamilyAny,
 		Size:    12,
 		Options: []Option{{Name: "mac-source", Args: 1, Invertible: true}},
+		// xt_mac.c: a source MAC exists only on the way in.
+		Hooks: HookPreRouting | HookInput | HookForward,
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 16)
 			if len(in.Options) == 0 {

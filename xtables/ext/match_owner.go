@@ -32,6 +32,8 @@ func init() {
 	Register(&Extension{
 		Kind: Match, Name: "owner", Revision: 1, Family: FamilyAny,
 		Size: 20,
+		// xt_owner.c: only where packets have a local socket.
+		Hooks: HookOutput | HookPostRouting,
 		Options: []Option{
 			{Name: "uid-owner", Args: 1, Invertible: true},
 			{Name: "gid-owner", Args: 1, Invertible: true},
@@ -50,6 +52,7 @@ func init() {
 	Register(&Extension{
 		Kind: Match, Name: "owner", Revision: 0, Family: IPv4,
 		Size:    34,
+		Hooks:   HookOutput | HookPostRouting,
 		Options: append(v0[:len(v0):len(v0)], Option{Name: "cmd-owner", Args: 1, Invertible: true}),
 		Parse:   parseOwner0,
 		Save:    saveOwner0,
@@ -57,6 +60,7 @@ func init() {
 	Register(&Extension{
 		Kind: Match, Name: "owner", Revision: 0, Family: IPv6,
 		Size:    34,
+		Hooks:   HookOutput | HookPostRouting,
 		Options: v0,
 		Parse:   parseOwner0,
 		Save:    saveOwner0,

@@ -30,6 +30,12 @@ func init() {
 		},
 		Parse: parsePhysdev,
 		Save:  savePhysdev,
+		// physdev_mt_check (xt_physdev.c): a locally sent packet has no
+		// bridge port to leave by until it is known to be bridged.
+		Check: hooksOnly("match physdev", func(data []byte) bool {
+			inv, bits := data[64], data[65]
+			return bits&(physdevOut|physdevIsOut) != 0 && (bits&physdevBridged == 0 || inv&physdevBridged != 0)
+		}, HookPreRouting|HookInput|HookForward|HookPostRouting, "--physdev-out and --physdev-is-out without --physdev-is-bridged"),
 	})
 }
 

@@ -70,6 +70,7 @@ func init() {
 				{Name: "next"},
 			},
 			Parse: func(in *ParseInput) ([]byte, error) { return parsePolicy(in, fam) },
+			Check: checkPolicy,
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
 				return savePolicy(b, fam, data)
 			},
@@ -344,4 +345,17 @@ func savePolicy(b *strings.Builder, fam Family, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// checkPolicy is policy_mt_check (xt_policy.c): the policy of packets
+// coming in is known only where they come in, and of packets going out
+// only where they go out.
+func checkPolicy(p *Placement) error {
+	flags := NE.Uint16(p.Data[policyOffFlags:])
+	if err := hooksOnly("match policy", func([]byte) bool { return flags&policyMatchIn != 0 },
+		HookPreRouting|HookInput|HookForward, "--dir in")(p); err != nil {
+		return err
+	}
+	return hooksOnly("match policy", func([]byte) bool { return flags&policyMatchOut != 0 },
+		HookForward|HookOutput|HookPostRouting, "--dir out")(p)
 }

@@ -27,6 +27,10 @@ func init() {
 		Kind: Match, Name: "rpfilter", Revision: 0, Family: FamilyAny,
 		Size:    rpfilterSize,
 		Options: opts,
+		// ipt_rpfilter.c, ip6t_rpfilter.c: .hooks PREROUTING, and the
+		// checkentry allows only raw and mangle.
+		Tables: []string{"raw", "mangle"},
+		Hooks:  HookPreRouting,
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, Align(rpfilterSize))
 			seen := pgSeen{}

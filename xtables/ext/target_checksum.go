@@ -14,6 +14,7 @@ const checksumOpFill = 0x01
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "CHECKSUM", Revision: 0, Family: FamilyAny,
+		Tables:  []string{"mangle"}, // xt_CHECKSUM.c: .table
 		Size:    1,
 		Options: []Option{{Name: "checksum-fill"}},
 		Parse: func(in *ParseInput) ([]byte, error) {

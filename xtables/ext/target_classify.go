@@ -16,6 +16,9 @@ import (
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "CLASSIFY", Revision: 0, Family: FamilyAny,
+		// xt_CLASSIFY.c: .hooks, no table (a qdisc class is set on the
+		// way out).
+		Hooks:   HookForward | HookOutput | HookPostRouting,
 		Size:    4,
 		Options: []Option{{Name: "set-class", Args: 1}},
 		Parse: func(in *ParseInput) ([]byte, error) {

@@ -68,6 +68,7 @@ func init() {
 			e := &Extension{
 				Kind: Target, Name: "CT", Revision: rev, Family: fam,
 				Size:    size,
+				Tables:  []string{"raw"}, // xt_CT.c: .table
 				Options: opts,
 				Parse:   func(in *ParseInput) ([]byte, error) { return parseCT(in, rev) },
 				Save:    func(b *strings.Builder, _ RuleInfo, data []byte) error { return saveCT(b, data, rev) },
@@ -85,7 +86,8 @@ func init() {
 	// Both print a payload the same way.
 	Register(&Extension{
 		Kind: Target, Name: "NOTRACK", RealName: "CT", Revision: 2, Family: FamilyAny,
-		Size: 72,
+		Size:   72,
+		Tables: []string{"raw"},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			if len(in.Options) > 0 {
 				return nil, in.Failf("NOTRACK takes no options")
@@ -101,6 +103,7 @@ func init() {
 	// iptables only falls back to without CT; registered to read it.
 	Register(&Extension{
 		Kind: Target, Name: "NOTRACK", Revision: 0, Family: FamilyAny,
+		Tables: []string{"raw"}, // xt_CT.c: notrack_tg_reg.table
 		Parse: func(in *ParseInput) ([]byte, error) {
 			if len(in.Options) > 0 {
 				return nil, in.Failf("NOTRACK takes no options")

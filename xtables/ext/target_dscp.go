@@ -14,7 +14,8 @@ const dscpMax = 0x3f // XT_DSCP_MAX
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "DSCP", Revision: 0, Family: FamilyAny,
-		Size: 1,
+		Tables: []string{"mangle"}, // xt_DSCP.c: .table
+		Size:   1,
 		Options: []Option{
 			{Name: "set-dscp", Args: 1},
 			{Name: "set-dscp-class", Args: 1},

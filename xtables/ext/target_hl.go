@@ -12,7 +12,8 @@ import "strings"
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "HL", Revision: 0, Family: IPv6,
-		Size: 2,
+		Tables: []string{"mangle"}, // xt_HL.c: .table
+		Size:   2,
 		Options: []Option{
 			{Name: "hl-set", Args: 1},
 			{Name: "hl-dec", Args: 1},

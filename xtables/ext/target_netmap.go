@@ -26,7 +26,10 @@ func init() {
 		}
 		Register(&Extension{
 			Kind: Target, Name: "NETMAP", Revision: 0, Family: fam,
-			Size:    size,
+			Size: size,
+			// xt_NETMAP.c: every hook of the nat table.
+			Tables:  []string{"nat"},
+			Hooks:   HookPreRouting | HookInput | HookOutput | HookPostRouting,
 			Options: []Option{{Name: "to", Args: 1}},
 			Parse:   func(in *ParseInput) ([]byte, error) { return parseNETMAPTarget(in, fam) },
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {

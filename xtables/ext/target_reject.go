@@ -60,6 +60,9 @@ func init() {
 			Kind: Target, Name: "REJECT", Revision: 0, Family: fam,
 			Size:    4,
 			Options: []Option{{Name: "reject-with", Args: 1}},
+			// ipt_REJECT.c, ip6t_REJECT.c.
+			Tables: []string{"filter"},
+			Hooks:  HookInput | HookForward | HookOutput,
 			Parse: func(in *ParseInput) ([]byte, error) {
 				return parseReject(in, types, def, rst)
 			},

@@ -75,6 +75,7 @@ func init() {
 			Size:    size,
 			Options: opts,
 			Parse:   func(in *ParseInput) ([]byte, error) { return parseSetTarget(in, rev) },
+			Check:   checkSetTarget,
 			Save:    func(b *strings.Builder, _ RuleInfo, data []byte) error { return saveSetTarget(b, data, rev) },
 		})
 	}
@@ -247,4 +248,18 @@ func saveSetTgInfo(b *strings.Builder, opt string, info []byte) error {
 		b.WriteString(sep + dir)
 	}
 	return nil
+}
+
+// checkSetTarget is set_target_v3_checkentry (xt_set.c): --map-set only
+// in mangle, and its prio and queue mappings only on the way out.
+func checkSetTarget(p *Placement) error {
+	if len(p.Data) < 20 || NE.Uint16(p.Data[8:]) == ipsetInvalidID {
+		return nil // no map-set (revisions 1 and 2 have none)
+	}
+	if p.Table != "mangle" {
+		return &PlacementError{Msg: fmt.Sprintf("target SET --map-set is valid only in the mangle table, not in %s", p.Table)}
+	}
+	flags := NE.Uint32(p.Data[12:])
+	return hooksOnly("target SET", func([]byte) bool { return flags&(setTgMapPrio|setTgMapQueue) != 0 },
+		HookForward|HookOutput|HookPostRouting, "--map-prio and --map-queue")(p)
 }

@@ -24,6 +24,8 @@ func init() {
 	Register(&Extension{
 		Kind: Target, Name: "SYNPROXY", Revision: 0, Family: FamilyAny,
 		Size: 4, Proto: 6,
+		// xt_SYNPROXY.c: .hooks, no table.
+		Hooks: HookInput | HookForward,
 		Options: []Option{
 			{Name: "sack-perm"},
 			{Name: "timestamp"},

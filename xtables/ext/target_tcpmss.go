@@ -28,8 +28,29 @@ func init() {
 			},
 			Parse: func(in *ParseInput) ([]byte, error) { return parseTCPMSSTarget(in, v.max) },
 			Save:  saveTCPMSSTarget,
+			Check: checkTCPMSSTarget,
 		})
 	}
+}
+
+// checkTCPMSSTarget is tcpmss_tg4_check and tcpmss_tg6_check
+// (xt_TCPMSS.c): path-MTU clamping only from FORWARD, OUTPUT and
+// POSTROUTING; and, on x_tables, a "-p tcp --tcp-flags ... SYN" match in
+// the rule (struct xt_tcp: flg_cmp at 10, invflags at 11).
+func checkTCPMSSTarget(p *Placement) error {
+	const allowed = HookForward | HookOutput | HookPostRouting
+	if bad := p.Hooks &^ allowed; bad != 0 && NE.Uint16(p.Data) == tcpmssClampPMTU {
+		return &PlacementError{Hooks: bad, Msg: fmt.Sprintf("target TCPMSS --clamp-mss-to-pmtu is valid only in chains reached from %s, not from %s", allowed, bad)}
+	}
+	if p.NFTCompat {
+		return nil // nft_compat skips the SYN check
+	}
+	for _, m := range p.Matches {
+		if m.Name == "tcp" && len(m.Data) >= 12 && m.Data[10]&0x02 != 0 && m.Data[11]&0x04 == 0 {
+			return nil
+		}
+	}
+	return &PlacementError{Msg: "target TCPMSS works only on TCP SYN packets: the rule needs \"-p tcp --tcp-flags SYN,RST SYN\" (or --syn)"}
 }
 
 // parseTCPMSSTarget applies the options in order: libxt_TCPMSS.c does not make

@@ -19,6 +19,7 @@ var tosActions = []string{"set-tos", "and-tos", "or-tos", "xor-tos"}
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "TOS", Revision: 0, Family: IPv4,
+		Tables:  []string{"mangle"}, // xt_DSCP.c: .table
 		Size:    1,
 		Options: []Option{{Name: "set-tos", Args: 1}},
 		Parse:   parseTOSTarget,
@@ -29,7 +30,8 @@ func init() {
 	})
 	Register(&Extension{
 		Kind: Target, Name: "TOS", Revision: 1, Family: FamilyAny,
-		Size: 2,
+		Tables: []string{"mangle"}, // xt_DSCP.c: .table
+		Size:   2,
 		Options: []Option{
 			{Name: "set-tos", Args: 1},
 			{Name: "and-tos", Args: 1},

@@ -42,6 +42,9 @@ func init() {
 			Kind: Target, Name: "TPROXY", Revision: v.rev, Family: v.fam,
 			Size:    v.size,
 			Options: tproxyOptions,
+			// xt_TPROXY.c.
+			Tables: []string{"mangle"},
+			Hooks:  HookPreRouting,
 			Parse: func(in *ParseInput) ([]byte, error) {
 				return parseTPROXYTarget(in, v.size, addrLen, portOff, v.fam)
 			},

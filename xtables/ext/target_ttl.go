@@ -9,7 +9,8 @@ import "strings"
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "TTL", Revision: 0, Family: IPv4,
-		Size: 2,
+		Tables: []string{"mangle"}, // xt_HL.c: .table
+		Size:   2,
 		Options: []Option{
 			{Name: "ttl-set", Args: 1},
 			{Name: "ttl-dec", Args: 1},

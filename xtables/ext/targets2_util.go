@@ -435,12 +435,24 @@ type natTarget struct {
 	noOffset bool
 }
 
+// natHooks are the hooks of each NAT target (xt_nat.c, xt_MASQUERADE.c,
+// xt_REDIRECT.c): destination NAT before routing or on locally sent
+// packets, source NAT after routing or on locally received ones.
+var natHooks = map[string]Hooks{
+	"DNAT":       HookPreRouting | HookOutput,
+	"REDIRECT":   HookPreRouting | HookOutput,
+	"SNAT":       HookPostRouting | HookInput,
+	"MASQUERADE": HookPostRouting,
+}
+
 func registerNAT(t natTarget) {
 	size := map[natLayout]int{natLayoutMRC: natMRCSize, natLayoutRange1: natRange1Size, natLayoutRange2: natRange2Size}[t.layout]
 	Register(&Extension{
 		Kind: Target, Name: t.name, Revision: t.rev, Family: t.fam,
 		Size:    size,
 		Options: t.options,
+		Tables:  []string{"nat"},
+		Hooks:   natHooks[t.name],
 		Parse: func(in *ParseInput) ([]byte, error) {
 			r, err := natParseOpts(in, t.rangeOpt)
 			if err != nil {
