@@ -33,6 +33,8 @@ type DesiredTable struct {
 	Hooks []*Hook
 	// fileTable is the whole table the file describes, for printing rules.
 	fileTable *xtables.Table
+	// cmds are the file's rule commands by position, for Locate.
+	cmds map[Pos]*Command
 }
 
 // OwnedChain is a chain hostwall replaces as a whole.
@@ -73,6 +75,37 @@ func (d *DesiredTable) Text(chain string, r *xtables.Rule) string {
 	return d.fileTable.RuleText(c, r, false)
 }
 
+// Locate finds where the file wrote a rule of the managed part (an owned
+// chain's rule or a hook, or a rule equal to one), pointing at the -m or
+// -j naming the extension kind/kernelName when the rule names it.
+func (d *DesiredTable) Locate(chain string, r *xtables.Rule, kind ext.Kind, kernelName string) (Pos, bool) {
+	var pos Pos
+	found := false
+	for _, o := range d.Owned {
+		if o.Name != chain {
+			continue
+		}
+		for i, or := range o.Rules {
+			if i < len(o.RulePos) && (or == r || or.SameAs(r)) {
+				pos, found = o.RulePos[i], true
+				break
+			}
+		}
+	}
+	for _, h := range d.Hooks {
+		if !found && h.Chain == chain && (h.Rule == r || h.Rule.SameAs(r)) {
+			pos, found = h.Pos, true
+		}
+	}
+	if !found {
+		return Pos{}, false
+	}
+	if cmd := d.cmds[pos]; cmd != nil && d.fileTable != nil {
+		return problemPos(cmd, d.fileTable.Family.Ext, &KernelProblem{Kind: kind, KernelName: kernelName}), true
+	}
+	return pos, true
+}
+
 // Owns reports whether chain is owned in this table.
 func (d *DesiredTable) Owns(chain string) bool {
 	return slices.ContainsFunc(d.Owned, func(o *OwnedChain) bool { return o.Name == chain })
@@ -108,7 +141,19 @@ func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error)
 		if err != nil {
 			return nil, err
 		}
-		dt := &DesiredTable{Table: b.Table, fileTable: t}
+		// What the kernel would refuse of the table (DNAT in filter, a
+		// loop), checked on all of it as iptables-restore would write it.
+		if probs := CheckKernel(t, KernelCheckOptions{Reached: fileReached(b.Table), AllLoops: true}); len(probs) > 0 {
+			p, pos := &probs[0], b.Pos
+			if cmd := origins[p.Rule]; cmd != nil {
+				pos = problemPos(cmd, opt.Family.Ext, p)
+			}
+			return nil, errAt(pos, "%s", p.Msg)
+		}
+		dt := &DesiredTable{Table: b.Table, fileTable: t, cmds: map[Pos]*Command{}}
+		for _, cmd := range origins {
+			dt.cmds[cmd.Pos] = cmd
+		}
 		d.FileTables[b.Table] = t
 		for _, decl := range b.Chains {
 			if slices.Contains(chains, decl.Name) {
