@@ -40,6 +40,10 @@ type TableReport struct {
 	Table   string
 	Plan    *Plan
 	Written bool
+	// RolledBack: the table was written, then put back as it was
+	// (counters included) because the kernel refused another table of
+	// the same apply.
+	RolledBack bool
 	// CountersKept is how many entries (rules and chain policies) had
 	// non-zero counters carried over the replace.
 	CountersKept int

@@ -128,20 +128,17 @@ func (h *Host) Apply(ctx context.Context, ds []*policy.Desired, opt Options) ([]
 	case NativeBackend:
 		return (&Native{Conn: h.nft}).ApplyAll(ctx, ds, opt)
 	}
-	var reps []*Report
-	var failed error
+	// All families under one lock, checked before the first write, and
+	// rolled back together if the kernel refuses one.
+	var jobs []legacyJob
 	for _, d := range ds {
 		c := h.legacy[d.Family]
 		if c == nil {
-			return reps, fmt.Errorf("no %s socket open", d.Family)
+			return nil, fmt.Errorf("no %s socket open", d.Family)
 		}
-		rep, err := (&Legacy{Conn: c}).Apply(ctx, d, opt)
-		if rep != nil {
-			reps = append(reps, rep)
-		}
-		failed = errors.Join(failed, err)
+		jobs = append(jobs, legacyJob{c, d})
 	}
-	return reps, failed
+	return applyLegacy(ctx, jobs, "", opt)
 }
 
 // ErrNoTable means the table asked for does not exist; hostwall never

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -26,14 +27,53 @@ type Legacy struct {
 // changed the table between hostwall's read and its replace.
 const maxAttempts = 5
 
-// Apply implements Backend.
+// Apply implements Backend: one family, as Host.Apply does several.
 func (l *Legacy) Apply(ctx context.Context, d *policy.Desired, opt Options) (*Report, error) {
 	if l.Conn.Family() != d.Family {
 		return nil, fmt.Errorf("socket is %s, policy is %s", l.Conn.Family(), d.Family)
 	}
-	rep := &Report{Family: d.Family}
+	reps, err := applyLegacy(ctx, []legacyJob{{l.Conn, d}}, l.LockFile, opt)
+	if len(reps) == 0 {
+		return nil, err
+	}
+	return reps[0], err
+}
+
+// legacyJob is one family's policy and the socket to write it with.
+type legacyJob struct {
+	conn *xtables.Conn
+	d    *policy.Desired
+}
+
+// legacyTable is one table of one family on its way to the kernel.
+type legacyTable struct {
+	conn *xtables.Conn
+	d    *policy.Desired
+	dt   *policy.DesiredTable
+	tr   *TableReport
+	// The table as read, and its info (NumEntries goes into the replace).
+	info xtables.Info
+	cur  *xtables.Table
+	// After the write: what was written (spent by verify), the counters
+	// the old table's entries had at the swap (by entry, in cur's
+	// layout), and whether they were carried over.
+	enc           *xtables.Encoded
+	swapped       []xtables.Counters
+	countersAdded bool
+}
+
+// applyLegacy applies every family's policy under one xtables lock, as
+// one unit: it reads, plans and checks every table first, and writes only
+// when all of them can be written; then writes them one by one (each in
+// one atomic replace), and if the kernel refuses one, puts the ones
+// already written back as they were, counters included. Once the first
+// write starts, ctx is no longer heeded.
+func applyLegacy(ctx context.Context, jobs []legacyJob, lockFile string, opt Options) ([]*Report, error) {
+	var ds []*policy.Desired
+	for _, j := range jobs {
+		ds = append(ds, j.d)
+	}
 	if !opt.DryRun {
-		lockFile := l.LockFile
 		if lockFile == "" {
 			lockFile = xtables.LockFile()
 		}
@@ -41,97 +81,151 @@ func (l *Legacy) Apply(ctx context.Context, d *policy.Desired, opt Options) (*Re
 		lock, err := xtables.AcquireLock(lctx, lockFile)
 		cancel()
 		if err != nil {
-			return nil, err
+			return nil, nothingWritten(ctx, ds, err)
 		}
 		defer lock.Release()
 	}
-	// Only a dry run must know which tables exist, since reading one that
-	// does not would create it; a write creates it anyway. So apply needs
-	// no /proc (a bare chroot) and no read access to it (a network
-	// namespace made with its user namespace); nor does a dry run, which
-	// then reads the table as save -t does (and as iptables-save -t,
-	// makes the kernel create it, empty and accepting, if it was not
-	// there).
-	listed, existing := false, []string(nil)
-	if opt.DryRun {
-		var err error
-		existing, err = xtables.TableNames(d.Family)
-		switch {
-		case err == nil:
-			listed = true
-		case !errors.Is(err, xtables.ErrNoProc) && !errors.Is(err, os.ErrPermission):
-			return nil, err
-		}
-	}
-	for _, dt := range d.Tables {
-		tr, err := l.applyTable(ctx, dt, !listed || slices.Contains(existing, dt.Table), opt)
+	var (
+		reps    []*Report
+		changed []*legacyTable
+	)
+	for _, j := range jobs {
+		exists, err := existingTables(j.d.Family, opt.DryRun)
 		if err != nil {
-			return rep, err // names the family and table, or the file line
+			return nil, nothingWritten(ctx, ds, err)
 		}
-		rep.Tables = append(rep.Tables, tr)
-	}
-	return rep, nil
-}
-
-func (l *Legacy) applyTable(ctx context.Context, dt *policy.DesiredTable, exists bool, opt Options) (*TableReport, error) {
-	tr := &TableReport{Table: dt.Table}
-	fam := l.Conn.Family()
-	for tr.Attempts = 1; ; tr.Attempts++ {
-		var (
-			info xtables.Info
-			cur  *xtables.Table
-		)
-		if !exists && opt.DryRun {
-			// Reading would create the table; plan against the empty
-			// table the kernel would create.
-			cur = xtables.EmptyTable(fam, dt.Table)
-		} else {
-			var blob []byte
-			var err error
-			if info, blob, err = l.Conn.ReadRaw(ctx, dt.Table); err != nil {
-				return nil, err
+		rep := &Report{Family: j.d.Family}
+		reps = append(reps, rep)
+		for _, dt := range j.d.Tables {
+			lt := &legacyTable{conn: j.conn, d: j.d, dt: dt, tr: &TableReport{Table: dt.Table, Attempts: 1}}
+			if err := lt.plan(ctx, exists(dt.Table), opt.DryRun); err != nil {
+				return nil, nothingWritten(ctx, ds, err)
 			}
-			if cur, err = xtables.Decode(fam, info, blob); err != nil {
-				return nil, fmt.Errorf("decode %s table %s: %w", fam, dt.Table, err)
+			rep.Tables = append(rep.Tables, lt.tr)
+			if lt.tr.Plan.Changed() {
+				changed = append(changed, lt)
 			}
 		}
-		plan, err := PlanTable(cur, dt)
+	}
+	if opt.DryRun || len(changed) == 0 {
+		return reps, nil
+	}
+	if ctx.Err() != nil {
+		return reps, stopped(ctx, ds)
+	}
+	// From here on the apply runs to its end, whatever the signals: the
+	// writes, the rollback if one is refused, and the verification.
+	ctx = context.WithoutCancel(ctx)
+	var failed error
+	for i, lt := range changed {
+		err := lt.write(ctx)
+		if err == nil {
+			continue
+		}
+		if !lt.tr.Written {
+			return reps, refused(changed, i, err)
+		}
+		failed = errors.Join(failed, err) // written, counters lost
+	}
+	for _, lt := range changed {
+		if lt.tr.Written {
+			failed = errors.Join(failed, lt.verify(ctx))
+		}
+	}
+	return reps, failed
+}
+
+// existingTables says whether a table exists. Only a dry run must know,
+// since reading a table that does not exist would create it; a write
+// creates it anyway. So apply needs no /proc (a bare chroot) and no read
+// access to it (a network namespace made with its user namespace); nor
+// does a dry run, which then reads the table as save -t does (and as
+// iptables-save -t, makes the kernel create it, empty and accepting, if
+// it was not there).
+func existingTables(f *xtables.Family, dryRun bool) (func(string) bool, error) {
+	all := func(string) bool { return true }
+	if !dryRun {
+		return all, nil
+	}
+	names, err := xtables.TableNames(f)
+	switch {
+	case err == nil:
+		return func(t string) bool { return slices.Contains(names, t) }, nil
+	case errors.Is(err, xtables.ErrNoProc) || errors.Is(err, os.ErrPermission):
+		return all, nil
+	}
+	return nil, err
+}
+
+// plan reads the table (or, in a dry run, takes the empty table the
+// kernel would create) and plans it, refusing what the kernel would
+// refuse.
+func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
+	fam := lt.conn.Family()
+	if !exists && dryRun {
+		lt.cur, lt.info = xtables.EmptyTable(fam, lt.dt.Table), xtables.Info{}
+	} else {
+		info, blob, err := lt.conn.ReadRaw(ctx, lt.dt.Table)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		tr.Plan = plan
-		if !plan.Changed() || opt.DryRun {
-			return tr, nil
-		}
-		enc, kept, err := l.replace(cur, plan.Next, info.NumEntries)
-		if errors.Is(err, unix.EAGAIN) && tr.Attempts < maxAttempts {
-			continue // another writer got in: read again and plan again
-		}
+		cur, err := xtables.Decode(fam, info, blob)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
 		}
-		tr.Written, tr.CountersKept = true, kept
-		return tr, l.verify(ctx, plan.Next, enc)
+		lt.cur, lt.info = cur, info
+	}
+	plan, err := PlanTable(lt.cur, lt.dt)
+	if err != nil {
+		return err
+	}
+	if plan.Changed() {
+		if err := checkPlan(fam, lt.dt, plan, false); err != nil {
+			return err
+		}
+	}
+	lt.tr.Plan = plan
+	return nil
+}
+
+// write replaces the table with the plan's, reading and planning again
+// when another writer got in between (EAGAIN). An error with
+// tr.Written unset means nothing was written.
+func (lt *legacyTable) write(ctx context.Context) error {
+	for {
+		err := lt.replace()
+		if !errors.Is(err, unix.EAGAIN) || lt.tr.Attempts >= maxAttempts {
+			return err
+		}
+		lt.tr.Attempts++ // another writer got in: read again and plan again
+		if err := lt.plan(ctx, true, false); err != nil {
+			return err
+		}
+		if !lt.tr.Plan.Changed() {
+			return nil
+		}
 	}
 }
 
-// replace writes next over cur with one SET_REPLACE and then gives every
-// surviving entry the counters its old entry had at the moment of the
-// swap, with one SET_ADD_COUNTERS. It returns what it wrote.
-func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (*xtables.Encoded, int, error) {
+// replace writes the plan's table over the one read with one
+// SET_REPLACE and then gives every surviving entry the counters its old
+// entry had at the moment of the swap, with one SET_ADD_COUNTERS.
+func (lt *legacyTable) replace() error {
+	cur, next := lt.cur, lt.tr.Plan.Next
 	oldLayout, err := xtables.Layout(cur)
 	if err != nil {
-		return nil, 0, fmt.Errorf("encode the current %s table %s: %w", cur.Family, cur.Name, err)
+		return fmt.Errorf("encode the current %s table %s: %w", cur.Family, cur.Name, err)
 	}
 	newEnc, err := xtables.Encode(next)
 	if err != nil {
-		return nil, 0, fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
+		return fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
 	}
 	from := oldIndexes(oldLayout, newEnc)
-	swapped, err := l.Conn.Replace(newEnc, numRead)
+	swapped, err := lt.conn.Replace(newEnc, lt.info.NumEntries)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
+	lt.tr.Written, lt.enc, lt.swapped = true, newEnc, swapped
 	add := make([]xtables.Counters, len(newEnc.Rules))
 	kept := 0
 	for j, i := range from {
@@ -142,14 +236,99 @@ func (l *Legacy) replace(cur, next *xtables.Table, numRead uint32) (*xtables.Enc
 			}
 		}
 	}
-	if kept == 0 {
-		return newEnc, 0, nil
+	if kept > 0 {
+		if err := lt.conn.AddCounters(next.Name, add); err != nil {
+			// The new table is in place; only counters were lost.
+			return fmt.Errorf("%s table %s written, but carrying counters over failed: %w", next.Family, next.Name, err)
+		}
 	}
-	if err := l.Conn.AddCounters(next.Name, add); err != nil {
-		// The new table is in place; only counters were lost.
-		return newEnc, 0, fmt.Errorf("written, but carrying counters over failed: %w", err)
+	lt.countersAdded, lt.tr.CountersKept = true, kept
+	return nil
+}
+
+// rollback puts the table read back in place of the one written, with
+// the counters every entry would have had if nothing had been written:
+// what the old entry had at the first swap, plus, for a rule the write
+// kept, what it counted since.
+func (lt *legacyTable) rollback() error {
+	next := lt.tr.Plan.Next
+	back, err := xtables.Encode(lt.cur)
+	if err != nil {
+		return err
 	}
-	return newEnc, kept, nil
+	from := oldIndexes(lt.enc, back) // lt.enc: the layout written, entry for entry
+	since, err := lt.conn.Replace(back, lt.enc.Info.NumEntries)
+	if err != nil {
+		return err
+	}
+	lt.tr.Written, lt.tr.RolledBack, lt.tr.CountersKept = false, true, 0
+	add := make([]xtables.Counters, len(back.Rules))
+	any := false
+	for j := range add {
+		i := from[j]
+		switch {
+		case i >= 0 && i < len(since) && lt.countersAdded:
+			add[j] = since[i]
+		case i >= 0 && i < len(since) && j < len(lt.swapped):
+			add[j] = xtables.Counters{Packets: lt.swapped[j].Packets + since[i].Packets, Bytes: lt.swapped[j].Bytes + since[i].Bytes}
+		case j < len(lt.swapped):
+			add[j] = lt.swapped[j] // gone from the table written: as it was
+		}
+		any = any || add[j] != (xtables.Counters{})
+	}
+	if !any {
+		return nil
+	}
+	if err := lt.conn.AddCounters(next.Name, add); err != nil {
+		return fmt.Errorf("rolled back, but restoring counters failed: %w", err)
+	}
+	return nil
+}
+
+// refused is the error of an apply whose table changed[i] the kernel
+// refused after changed[:i] were written: those are rolled back, and
+// the error says what the kernel holds now, table by table. x_tables
+// says only "invalid argument" for the whole table; the rules this
+// apply adds to it are named, as the suspects.
+func refused(changed []*legacyTable, i int, err error) error {
+	lt, written := changed[i], changed[:i]
+	fam, name := lt.conn.Family(), lt.dt.Table
+	var errno unix.Errno
+	why := err.Error()
+	if errors.As(err, &errno) {
+		why = errno.Error()
+	}
+	msg := fmt.Sprintf("the kernel refused the new %s table %s (%s)", fam, name, why)
+	if lt.tr.Plan != nil {
+		if suspects, more := newRules(lt.dt, lt.tr.Plan, 3); len(suspects) > 0 {
+			msg += "; the cause is in what this apply adds to it: " + strings.Join(suspects, ", ")
+			if more > 0 {
+				msg += fmt.Sprintf(" or %d more", more)
+			}
+		}
+	}
+	var state []string
+	allBack := true
+	for k := len(written) - 1; k >= 0; k-- {
+		w := written[k]
+		what := fmt.Sprintf("%s %s", w.conn.Family(), w.dt.Table)
+		if rerr := w.rollback(); rerr != nil {
+			allBack = false
+			state = append(state, fmt.Sprintf("%s HOLDS THE NEW TABLE: putting the old one back failed (%v)", what, rerr))
+		} else {
+			state = append(state, what+" written, then put back as it was (counters included)")
+		}
+	}
+	slices.Reverse(state)
+	for _, n := range changed[i:] {
+		state = append(state, fmt.Sprintf("%s %s not written", n.conn.Family(), n.dt.Table))
+	}
+	if allBack {
+		msg += "; nothing was written: " + strings.Join(state, ", ")
+	} else {
+		msg += "; " + strings.Join(state, ", ")
+	}
+	return errors.New(msg)
 }
 
 // oldIndexes maps each entry of the new table to the entry of the old one
@@ -222,21 +401,23 @@ func oldIndexes(old *xtables.Encoded, enc *xtables.Encoded) []int {
 // verify reads the table back and requires it to be what was written:
 // the same entries, byte for byte, apart from what the kernel keeps for
 // itself (counters, comefrom); or, failing that, a table that decodes to
-// the same rules. enc, what was written, is spent.
-func (l *Legacy) verify(ctx context.Context, want *xtables.Table, enc *xtables.Encoded) error {
-	same, info, blob, err := l.Conn.ReadBack(ctx, want, enc)
+// the same rules. What was written is spent.
+func (lt *legacyTable) verify(ctx context.Context) error {
+	want, enc := lt.tr.Plan.Next, lt.enc
+	fam := lt.conn.Family()
+	same, info, blob, err := lt.conn.ReadBack(ctx, want, enc)
 	if err != nil {
-		return fmt.Errorf("read back: %w", err)
+		return fmt.Errorf("%s table %s written; reading it back failed: %w", fam, want.Name, err)
 	}
 	if same {
 		return nil
 	}
-	got, err := xtables.Decode(l.Conn.Family(), info, blob)
+	got, err := xtables.Decode(fam, info, blob)
 	if err != nil {
-		return fmt.Errorf("read back: decode %s table %s: %w", l.Conn.Family(), want.Name, err)
+		return fmt.Errorf("%s table %s written; reading it back: decode: %w", fam, want.Name, err)
 	}
 	if !got.SameAs(want) {
-		return fmt.Errorf("read back after writing: the kernel's %s table %s differs from what hostwall wrote (another program writing without the xtables lock?)", l.Conn.Family(), want.Name)
+		return fmt.Errorf("%s table %s written, but read back it differs from what hostwall wrote (another program writing without the xtables lock?)", fam, want.Name)
 	}
 	return nil
 }

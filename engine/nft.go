@@ -132,7 +132,7 @@ func (n *NFT) ApplyAll(ctx context.Context, ds []*policy.Desired, opt Options) (
 func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, attempt int) ([]*Report, error) {
 	gen, err := n.Conn.GenID(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nothingWritten(ctx, ds, err)
 	}
 	var (
 		b      nft.Batch
@@ -147,17 +147,24 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 			dt = canonicalTable(n.fm(), d.Family, dt)
 			st, err := n.read(ctx, d.Family, dt, gen)
 			if err != nil {
-				return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+				return nil, nothingWritten(ctx, ds, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err))
 			}
 			plan, err := PlanTable(st.table, dt)
 			if err != nil {
-				return nil, err // names the file line
+				return nil, nothingWritten(ctx, ds, err) // names the file line
+			}
+			if plan.Changed() {
+				// What the kernel would refuse, through nft_compat as
+				// through x_tables: refused before the batch is sent.
+				if err := checkPlan(d.Family, dt, plan, true); err != nil {
+					return nil, nothingWritten(ctx, ds, err)
+				}
 			}
 			tr := &TableReport{Table: dt.Table, Plan: plan, Attempts: attempt}
 			rep.Tables = append(rep.Tables, tr)
 			if plan.Changed() {
 				if err := st.diff(&b, plan, d, dt); err != nil {
-					return nil, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err)
+					return nil, nothingWritten(ctx, ds, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err))
 				}
 				states = append(states, st)
 				trs = append(trs, tr)
@@ -167,8 +174,14 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 	if opt.DryRun || b.Empty() {
 		return reps, nil
 	}
+	if ctx.Err() != nil {
+		return reps, stopped(ctx, ds)
+	}
+	// From here on the apply runs to its end, whatever the signals: the
+	// one transaction of every family, then its verification.
+	ctx = context.WithoutCancel(ctx)
 	if err := n.Conn.Commit(ctx, &b, gen); err != nil {
-		return reps, err
+		return reps, nothingWritten(ctx, ds, err) // one transaction: all or nothing
 	}
 	for i, st := range states {
 		trs[i].Written = true
