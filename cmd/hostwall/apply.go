@@ -409,6 +409,10 @@ func printReport(w io.Writer, rep *engine.Report, dryRun bool, limit int) {
 			continue
 		case dryRun:
 			fmt.Fprintf(w, "%s: plan (dry run, nothing written): %s\n", head, counts(p))
+		case tr.RolledBack:
+			fmt.Fprintf(w, "%s: written, then put back as it was (counters included): %s\n", head, counts(p))
+		case !tr.Written:
+			fmt.Fprintf(w, "%s: not written: %s\n", head, counts(p))
 		default:
 			fmt.Fprintf(w, "%s: written: %s, %d counters kept", head, counts(p), tr.CountersKept)
 			switch tr.Attempts {
