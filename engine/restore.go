@@ -38,8 +38,14 @@ type RestoreOptions struct {
 // transaction, where iptables-nft-restore sends one per COMMIT: the end
 // state is the same, and a failure leaves every table as it was.
 func (h *Host) Restore(ctx context.Context, f *xtables.Family, file *policy.File, opt RestoreOptions) error {
-	if h.Backend == NFTBackend {
+	switch h.Backend {
+	case NFTBackend:
 		return h.restoreNFT(ctx, f, file, opt)
+	case NativeBackend:
+		// hostwall's own table holds only what apply puts there: owned
+		// chains and their hooks. A whole iptables-restore file has no
+		// place in it.
+		return fmt.Errorf("restore: %w with --backend native (hostwall's own table is written by apply only); use --backend nft or legacy", ErrNotSupported)
 	}
 	return h.restoreLegacy(ctx, f, file, opt)
 }
