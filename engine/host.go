@@ -22,6 +22,8 @@ type Host struct {
 
 	nft    *nft.Conn
 	legacy map[*xtables.Family]*xtables.Conn
+	// own is what hostwall last wrote, for Watch (notify.go).
+	own ownWrites
 }
 
 // OpenOptions tune Open.

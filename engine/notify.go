@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -94,7 +96,7 @@ func (h *Host) Watch(ctx context.Context, scope Scope, out chan<- Change) error 
 				return err
 			}
 			defer c.Close()
-			ws = append(ws, &Legacy{Conn: c})
+			ws = append(ws, &legacyWatch{Legacy: &Legacy{Conn: c}, own: &h.own})
 		}
 	}
 	errs := make(chan error, len(ws))
@@ -205,6 +207,64 @@ func send(ctx context.Context, out chan<- Change, c Change) bool {
 // follows. Only tables /proc lists are probed: asking for another would
 // create it.
 func (l *Legacy) Watch(ctx context.Context, scope Scope, out chan<- Change) error {
+	return (&legacyWatch{Legacy: l}).Watch(ctx, scope, out)
+}
+
+// ownWrites is the GET_INFO of the tables hostwall itself last wrote,
+// for the x_tables probe: without it, a change that puts a table back
+// as it was before hostwall's write (flush, repair, flush again) would
+// look like no change at all.
+type ownWrites struct {
+	mu   sync.Mutex
+	seq  uint64
+	info map[string]xtables.Info // family + " " + table
+}
+
+// NoteWritten records, after an Apply, the GET_INFO of every x_tables
+// table it wrote, so that a watch on this host takes hostwall's own
+// write as the new baseline. A no-op on nf_tables, whose watch tells
+// hostwall's commits by process.
+func (h *Host) NoteWritten(reps []*Report) {
+	if h.Backend != LegacyBackend {
+		return
+	}
+	h.own.mu.Lock()
+	defer h.own.mu.Unlock()
+	for _, rep := range reps {
+		c := h.legacy[rep.Family]
+		for _, tr := range rep.Tables {
+			if !tr.Written || c == nil {
+				continue
+			}
+			if info, err := c.Info(tr.Table); err == nil {
+				if h.own.info == nil {
+					h.own.info = map[string]xtables.Info{}
+				}
+				h.own.info[rep.Family.String()+" "+tr.Table] = info
+				h.own.seq++
+			}
+		}
+	}
+}
+
+func (o *ownWrites) since(seq uint64) (map[string]xtables.Info, uint64) {
+	if o == nil {
+		return nil, seq
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seq == seq {
+		return nil, seq
+	}
+	return maps.Clone(o.info), o.seq
+}
+
+type legacyWatch struct {
+	*Legacy
+	own *ownWrites
+}
+
+func (l *legacyWatch) Watch(ctx context.Context, scope Scope, out chan<- Change) error {
 	interval := scope.Interval
 	if interval <= 0 {
 		interval = 2 * time.Second
@@ -220,7 +280,15 @@ func (l *Legacy) Watch(ctx context.Context, scope Scope, out chan<- Change) erro
 	}
 	slices.Sort(tables)
 	last := map[string]xtables.Info{}
+	var ownSeq uint64
 	probe := func(first bool) (string, error) {
+		var own map[string]xtables.Info
+		own, ownSeq = l.own.since(ownSeq)
+		for t := range last {
+			if info, ok := own[fam.String()+" "+t]; ok {
+				last[t] = info // hostwall's own write is the baseline
+			}
+		}
 		names, err := xtables.TableNames(fam)
 		if err != nil {
 			return "", err

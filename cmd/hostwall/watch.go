@@ -102,7 +102,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mu.Lock()
 		defer mu.Unlock()
 		last = ds
-		return h.Apply(ctx, ds, engine.Options{LockWait: wait.d})
+		reps, err := h.Apply(ctx, ds, engine.Options{LockWait: wait.d})
+		h.NoteWritten(reps)
+		return reps, err
 	}
 	tracker := watch.NewTracker(watch.Status{Backend: string(h.Backend), Files: paths}, watch.StatusFile())
 	if *metricsAddr != "" {
