@@ -46,6 +46,7 @@ var commands = []command{
 	{"restore", "load tables from an iptables-restore file", runRestore},
 	{"dump", "print tables with the kernel bytes of every match and target", runDump},
 	{"watch", "apply, then keep applying as files, kernel and interfaces change", runWatch},
+	{"status", "print the watcher's state and the counters of every owned rule", runStatus},
 }
 
 const mainUsage = `Usage: hostwall COMMAND [OPTIONS]

@@ -112,11 +112,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Counters: func(ctx context.Context) ([]engine.RuleCounters, error) {
 				mu.Lock()
 				defer mu.Unlock()
-				ds, err := engine.ExpandExternal(last, engine.ExternalInterfaces)
-				if err != nil {
-					return nil, err
-				}
-				return h.OwnedCounters(ctx, ds)
+				return h.OwnedCounters(ctx, last)
 			}})
 		if err != nil {
 			return err
