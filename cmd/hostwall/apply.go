@@ -286,6 +286,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	of.register(fs)
 	jsonOut := fs.Bool("json", false, "print the report as one JSON document (see README); warnings\nstay on standard error")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 3 when something was written (with --dry-run: would be),\n0 when nothing changed")
+	confirmWin := fs.Duration("confirm", 0, "lockout guard: put the previous owned chains and hooks back after\n`DURATION` unless 'hostwall confirm' runs (or yes is typed) first")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -346,6 +347,10 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		out = io.Discard
 	}
 	fmt.Fprintf(out, "hostwall: %s\n", backendLine(h))
+	g, err := startGuard(ctx, h, ds, *confirmWin, *dryRun) // confirm.go
+	if err != nil {
+		return fail(err)
+	}
 	reps, err := h.Apply(ctx, ds, engine.Options{DryRun: *dryRun, LockWait: wait.d})
 	if jr != nil {
 		jr.fill(ds, reps)
@@ -359,6 +364,11 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *dryRun {
 		for _, d := range ds {
 			printUnmanaged(out, d, of.limit())
+		}
+	}
+	if g != nil {
+		if err := g.wait(ctx, stderr); err != nil {
+			return fail(err)
 		}
 	}
 	if *detailed && changed(reps, *dryRun) {

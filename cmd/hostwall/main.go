@@ -47,6 +47,7 @@ var commands = []command{
 	{"dump", "print tables with the kernel bytes of every match and target", runDump},
 	{"watch", "apply, then keep applying as files, kernel and interfaces change", runWatch},
 	{"status", "print the watcher's state and the counters of every owned rule", runStatus},
+	{"confirm", "keep the rules of a pending apply --confirm", runConfirm},
 }
 
 const mainUsage = `Usage: hostwall COMMAND [OPTIONS]
