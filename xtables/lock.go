@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -37,9 +38,17 @@ const lockPoll = 20 * time.Millisecond
 // the only thing that keeps two iptables-legacy writers from losing each
 // other's changes. It waits until ctx is done (iptables -w with the
 // context's deadline as the timeout); with an already expired context it
-// tries once, like iptables without -w.
+// tries once, like iptables without -w. As iptables, it creates the
+// lock file; unlike iptables, also its directory when that is missing (a
+// container image without /run): see EnsureLockDir.
 func AcquireLock(ctx context.Context, path string) (*Lock, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, mkErr := EnsureLockDir(path); mkErr != nil {
+			return nil, mkErr
+		}
+		f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open xtables lock %s: %w", path, err)
 	}
@@ -59,6 +68,23 @@ func AcquireLock(ctx context.Context, path string) (*Lock, error) {
 		case <-time.After(lockPoll):
 		}
 	}
+}
+
+// EnsureLockDir creates the directory of the lock file at path when it
+// does not exist, and returns the directory it created ("" when it was
+// there). On a host /run always exists; a directory made here means this
+// process runs where nothing else took the lock before (a container
+// image without /run), so no other program shares the lock unless the
+// host's lock file is mounted in: callers should say so.
+func EnsureLockDir(path string) (created string, err error) {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return "", nil // there, or not ours to decide: the open reports it
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("xtables lock %s: create its directory: %w", path, err)
+	}
+	return dir, nil
 }
 
 // Release drops the lock.

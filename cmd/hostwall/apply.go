@@ -252,6 +252,10 @@ func openHost(ctx context.Context, backend string, owned []string, fams []*xtabl
 	if d := h.Detection; d != nil {
 		warn(stderr, d.Warnings)
 	}
+	if err := prepareLockDir(h, stderr); err != nil { // lockdir.go
+		h.Close()
+		return nil, err
+	}
 	return h, nil
 }
 
