@@ -126,7 +126,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Sources:     []watch.Source{watch.FileSource(paths), watch.SignalSource(hup)},
 		Scoped:      watch.ScopedSources(h, engine.Scope{Interval: *interval}),
 		Log:         log,
-		OnReconcile: tracker.Note,
+		OnReconcile: notifyReconciles(tracker.Note, sdNotify, func(err error) { log.Warn("telling systemd", "err", err) }),
 	})
 	err = r.Run(ctx)
 	log.Info("stopped; the firewall stays as it is", "err", err)
