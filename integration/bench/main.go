@@ -68,7 +68,7 @@ func parentMain(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	bin := fs.String("hostwall", "bin/hostwall", "the hostwall `binary` to measure")
 	runs := fs.Int("runs", 21, "runs per measurement (the median is reported; at least 7)")
-	only := fs.String("only", "", "run only these backends and sizes, as legacy, nft or FOREIGNxPOLICY[,...] (e.g. nft,50000x1000)")
+	only := fs.String("only", "", "run only these backends and sizes, as legacy, nft, native or FOREIGNxPOLICY[,...] (e.g. nft,50000x1000)")
 	nftRuns50k := fs.Int("nft-runs-50k", 7, "runs per nft measurement at 50k foreign rules (at least 7)")
 	out := fs.String("o", "", "write the results to this markdown `file`")
 	profile := fs.String("profile", "", "also write CPU and heap profiles of the library apply into `dir` (largest size only)")
@@ -98,20 +98,20 @@ func parentMain(args []string) error {
 	if _, err := os.Stat(hw); err != nil {
 		return fmt.Errorf("hostwall binary: %w (run make build)", err)
 	}
-	backends := []string{"legacy", "nft"}
+	backends := []string{"legacy", "nft", "native"}
 	sizes := defaultSizes
 	someSizes := false
 	if *only != "" {
 		var bs []string
 		var ss []config
 		for _, s := range strings.Split(*only, ",") {
-			if s == "legacy" || s == "nft" {
+			if s == "legacy" || s == "nft" || s == "native" {
 				bs = append(bs, s)
 				continue
 			}
 			var c config
 			if _, err := fmt.Sscanf(s, "%dx%d", &c.Foreign, &c.Policy); err != nil {
-				return fmt.Errorf("-only %q: want legacy, nft or FOREIGNxPOLICY", s)
+				return fmt.Errorf("-only %q: want legacy, nft, native or FOREIGNxPOLICY", s)
 			}
 			ss = append(ss, c)
 		}
@@ -127,6 +127,9 @@ func parentMain(args []string) error {
 		bsizes := sizes
 		if b == "nft" && !someSizes {
 			bsizes = defaultNftSizes
+		}
+		if b == "native" && !someSizes {
+			bsizes = defaultNativeSizes
 		}
 		for _, c := range bsizes {
 			c.Backend = b
@@ -174,30 +177,37 @@ func parentMain(args []string) error {
 	}
 	elapsed := time.Since(start)
 
-	var legacyRs, nftRs []*result
+	var legacyRs, nftRs, nativeRs []*result
 	for _, r := range results {
 		if r.Backend == "nft" {
 			nftRs = append(nftRs, r)
+		} else if r.Backend == "native" {
+			nativeRs = append(nativeRs, r)
 		} else {
 			legacyRs = append(legacyRs, r)
 		}
 	}
-	var report, nftReport bytes.Buffer
+	var report, nftReport, nativeReport bytes.Buffer
 	if legacyRs != nil {
 		writeTables(&report, legacyRs, *runs)
 	}
 	if nftRs != nil {
 		writeNftTables(&nftReport, nftRs, *runs, *nftRuns50k)
 	}
+	if nativeRs != nil {
+		writeNativeTables(&nativeReport, nativeRs, *runs)
+	}
 	os.Stdout.Write(report.Bytes())
 	os.Stdout.Write(nftReport.Bytes())
+	os.Stdout.Write(nativeReport.Bytes())
 	fmt.Printf("\n(bench took %s)\n", elapsed.Round(time.Second))
 	if *out != "" && !someSizes {
 		old, err := os.ReadFile(*out)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		oldLegacy, oldNft, _ := strings.Cut(string(old), nftMarker)
+		oldRest, oldNative := splitNative(string(old))
+		oldLegacy, oldNft, _ := strings.Cut(oldRest, nftMarker)
 		var md bytes.Buffer
 		if legacyRs != nil {
 			fmt.Fprintf(&md, "# hostwall benchmarks\n\nLatest run of `make bench` (integration/bench/run.sh): medians of %d runs per size, each in a fresh network namespace; took %s.\n\n",
@@ -219,7 +229,12 @@ func parentMain(args []string) error {
 			md.Write(nftReport.Bytes())
 			md.WriteString(nftLegend)
 		} else if oldNft != "" {
-			md.WriteString("\n" + nftMarker + oldNft)
+			md.WriteString("\n" + nftMarker + strings.TrimRight(oldNft, "\n") + "\n")
+		}
+		if nativeRs != nil {
+			writeNativeSection(&md, nativeReport.Bytes(), hw, *runs, elapsed, loadBefore)
+		} else if oldNative != "" {
+			md.WriteString("\n" + nativeMarker + oldNative)
 		}
 		if err := os.WriteFile(*out, md.Bytes(), 0o644); err != nil {
 			return err

@@ -3,9 +3,10 @@
 # kernel floor, each size in a throwaway network namespace. Needs root,
 # Go and Debian's iptables package; never touches the machine's own
 # firewall. Prints the tables and writes integration/bench/results.md.
-# Rows for both backends: legacy (iptables-legacy) and nft (iptables-nft).
+# Rows for three backends: legacy (iptables-legacy), nft (iptables-nft) and
+# native (hostwall's own table ip hostwall among foreign nf_tables rules).
 #   BENCH_RUNS=21         runs per measurement (median; at least 7)
-#   BENCH_ONLY=nft        only these backends (legacy, nft) and/or sizes
+#   BENCH_ONLY=nft        only these backends (legacy, nft, native) and/or sizes
 #                         (FOREIGNxPOLICY), comma-separated: nft,50000x10
 #                         A run of one backend at every size rewrites only
 #                         that backend's section of results.md; a run

@@ -53,7 +53,7 @@ func workerMain(args []string) error {
 	runs := fs.Int("runs", 7, "runs")
 	parentNetns := fs.String("parent-netns", "", "the parent's network namespace, which must not be ours")
 	profileDir := fs.String("profile", "", "write profiles of the library apply here")
-	backend := fs.String("backend", "legacy", "legacy or nft")
+	backend := fs.String("backend", "legacy", "legacy, nft or native")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,8 +75,12 @@ func workerMain(args []string) error {
 	// iptables and hostwall both honour it: the machine's own
 	// /run/xtables.lock is never taken.
 	os.Setenv("XTABLES_LOCKFILE", w.lockFile)
-	if *backend == "nft" {
-		res, err := nftWorkerMain(w, *nForeign, *nPolicy, *runs)
+	if *backend == "nft" || *backend == "native" {
+		run := nftWorkerMain
+		if *backend == "native" {
+			run = nativeWorkerMain
+		}
+		res, err := run(w, *nForeign, *nPolicy, *runs)
 		if err != nil {
 			return err
 		}
