@@ -46,6 +46,19 @@ func stopped(ctx context.Context, ds []*policy.Desired) error {
 	return &StoppedError{Cause: context.Cause(ctx), Tables: tableNames(ds), err: ctx.Err()}
 }
 
+// BeforeWriting is err of a command that failed before it could write
+// anything (opening the host, reading the files): a StoppedError when
+// ctx had ended, which is why it failed.
+func BeforeWriting(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	if _, ok := err.(*StoppedError); ok {
+		return err
+	}
+	return &StoppedError{Cause: context.Cause(ctx), err: ctx.Err()}
+}
+
 // nothingWritten is err, from an apply that wrote nothing, saying so;
 // or a StoppedError when the apply's context had ended.
 func nothingWritten(ctx context.Context, ds []*policy.Desired, err error) error {

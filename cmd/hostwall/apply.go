@@ -325,7 +325,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	h, err := openHost(ctx, *backend, pf.allOwned(fams), fams, stderr)
 	if err != nil {
-		return fail(err)
+		return fail(engine.BeforeWriting(ctx, err))
 	}
 	defer h.Close()
 	if jr != nil {
@@ -335,12 +335,12 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, fam := range fams {
 		d, err := readDesired(files[fam], fam, pf.owned(fam), h.Supported(ctx, fam))
 		if err != nil {
-			return fail(err)
+			return fail(engine.BeforeWriting(ctx, err)) // a signal: says nothing was written
 		}
 		ds = append(ds, d)
 		nat, err := kernelNat(ctx, h, fam)
 		if err != nil {
-			return fail(err)
+			return fail(engine.BeforeWriting(ctx, err))
 		}
 		for _, dt := range d.Tables {
 			warn(stderr, engine.PublishedPortWarnings(dt, nat))

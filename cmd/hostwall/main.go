@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 // Exit statuses: apply --detailed-exitcode tells a write (3) from no
@@ -92,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printVersion(stdout)
 		return exitOK
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext() // signals.go
 	defer stop()
 	for _, c := range commands {
 		if c.name != args[0] {
@@ -110,6 +108,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		default:
 			fmt.Fprintf(stderr, "hostwall %s: %v\n", c.name, err)
+			if code, ok := signalStatus(ctx); ok {
+				return code // 130 for SIGINT, 143 for SIGTERM
+			}
 			return exitError
 		}
 	}
