@@ -14,10 +14,15 @@
 #   BENCH_NFT_RUNS_50K=7  runs per nft measurement at 50k foreign rules
 #   BENCH_PROFILE=dir     also profile the library apply at the last size
 #   HOSTWALL_BIN=path     measure this binary instead of bin/hostwall
+#   BENCH_ONLY=idle       only the idle watcher (idle.sh; BENCH_IDLE_SECONDS=120),
+#                         which a full run does last
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" = 0 ] || { echo "make bench needs root (it makes network namespaces)"; exit 1; }
 bin=$(realpath "${HOSTWALL_BIN:-bin/hostwall}")
+if [ "${BENCH_ONLY:-}" = idle ]; then
+  exec ./integration/bench/idle.sh "$bin"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/bench" ./integration/bench
@@ -29,3 +34,6 @@ if [ -n "${BENCH_PROFILE:-}" ]; then
   args+=(-profile "$(realpath -m "$BENCH_PROFILE")")
 fi
 "$work/bench" "${args[@]}"
+if [ -z "${BENCH_ONLY:-}" ]; then
+  ./integration/bench/idle.sh "$bin"
+fi
