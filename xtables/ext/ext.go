@@ -65,6 +65,10 @@ type Option struct {
 	Name       string // without the leading "--"
 	Args       int    // arguments that follow: 0, 1 or 2
 	Invertible bool   // may be preceded by "!"
+	// OptionalArg, with Args 0, takes the next token as an argument
+	// unless it starts with "-" or "!" (rateest's --rateest-bps1 [bps]
+	// peeks at argv[optind] this way).
+	OptionalArg bool
 }
 
 // OptionValue is one option as written in a rule.

@@ -37,6 +37,10 @@ func TakeOption(e *Extension, tokens []string, i int) (o OptionValue, next int, 
 		o.Args = append(o.Args, tokens[i])
 		i++
 	}
+	if decl.OptionalArg && i < len(tokens) && !strings.HasPrefix(tokens[i], "-") && !strings.HasPrefix(tokens[i], "!") {
+		o.Args = append(o.Args, tokens[i])
+		i++
+	}
 	return o, i, true, nil
 }
 
