@@ -144,12 +144,17 @@ func (o *outputFlags) limit() int {
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "[-4 FILE] [-6 FILE] [--chain[4|6] NAME]... [-q|-v]",
+	fs := newFlags("check", "[-4 FILE] [-6 FILE] [--chain[4|6] NAME]... [--strict] [-q|-v]",
 		"Validate rules files offline, as apply would, without touching the kernel\n"+
 			"and without privileges. Prints what apply would manage and what it would\n"+
-			"leave alone.", stdout)
+			"leave alone, and warns on stderr about what would pass but leave the host\n"+
+			"open or cut traffic off: an owned chain nothing jumps to, a DOCKER-USER\n"+
+			"hook without -i. Interfaces named by -i/-o are not looked up (the machine\n"+
+			"checking is not the one written); apply warns about those its network\n"+
+			"namespace lacks.", stdout)
 	var pf policyFlags
 	pf.register(fs)
+	strict := fs.Bool("strict", false, "exit 1 when there is a warning")
 	var of outputFlags
 	of.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -168,6 +173,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if of.quiet {
 		stdout = io.Discard
 	}
+	warned := 0
 	for _, fam := range families(files) {
 		d, err := readDesired(files[fam], fam, pf.owned(fam), nil)
 		if err != nil {
@@ -184,9 +190,15 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printUnmanaged(stdout, d, of.limit())
 		// Offline, the file's own nat table is all there is to learn
 		// the published ports from.
+		ws := engine.PolicyWarnings(d, nil)
 		for _, dt := range d.Tables {
-			warn(stderr, engine.PublishedPortWarnings(dt, d.FileTables["nat"]))
+			ws = append(ws, engine.PublishedPortWarnings(dt, d.FileTables["nat"])...)
 		}
+		warn(stderr, ws)
+		warned += len(ws)
+	}
+	if *strict && warned > 0 {
+		return fmt.Errorf("%d warning(s), and --strict", warned)
 	}
 	return nil
 }
@@ -332,12 +344,17 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		jr.setHost(h)
 	}
 	var ds []*policy.Desired
+	ifaces, err := engine.Interfaces() // of this network namespace, for -i/-o
+	if err != nil {
+		warn(stderr, []string{fmt.Sprintf("%v: -i and -o not looked up", err)})
+	}
 	for _, fam := range fams {
 		d, err := readDesired(files[fam], fam, pf.owned(fam), h.Supported(ctx, fam))
 		if err != nil {
 			return fail(engine.BeforeWriting(ctx, err)) // a signal: says nothing was written
 		}
 		ds = append(ds, d)
+		warn(stderr, engine.PolicyWarnings(d, ifaces))
 		nat, err := kernelNat(ctx, h, fam)
 		if err != nil {
 			return fail(engine.BeforeWriting(ctx, err))
