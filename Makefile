@@ -11,12 +11,27 @@ export CGO_ENABLED := 0
 # Appended, so they never shadow what PATH already finds.
 export PATH := $(PATH):/usr/local/go/bin:/usr/sbin:/sbin
 
-.PHONY: all build deps tools test unit integration docker-test vm-test bench lint fuzz demo clean
+.PHONY: all build deps tools test unit integration docker-test vm-test boot-test bench lint fuzz demo clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/hostwall
+
+# The container image, made offline (no daemon, no registry; see
+# cmd/hostwall/internal/imagebuild): bin/hostwall-image.tar (amd64) and
+# bin/hostwall-image-arm64.tar, each tagged hostwall:latest and
+# hostwall:$(IMAGE_VERSION), for docker load.
+IMAGE_VERSION ?= $(or $(VERSION),$(shell git describe --tags --always --dirty 2>/dev/null),dev)
+IMAGE_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+.PHONY: image
+image:
+	@set -e; for arch in amd64 arm64; do \
+	  GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w -X main.version=$(IMAGE_VERSION) -X main.commit=$(IMAGE_COMMIT)" -o bin/image/$$arch/hostwall ./cmd/hostwall; \
+	  out=bin/hostwall-image-$$arch.tar; [ $$arch = amd64 ] && out=bin/hostwall-image.tar; \
+	  SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) $(GO) run ./cmd/hostwall/internal/imagebuild \
+	    -arch $$arch -version $(IMAGE_VERSION) -revision "$(IMAGE_COMMIT)" -o $$out bin/image/$$arch/hostwall; \
+	done
 
 # Unit tests need no privileges; integration tests need root and the
 # iptables package (as the oracle) and fail under CI=true without them.
