@@ -40,7 +40,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	backend := backendFlag(fs)
 	interval := fs.Duration("interval", 2*time.Second, "x_tables probe `DURATION` (GET_INFO of the watched tables)")
 	wait := waitFlag(fs, " (x_tables only)")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on `ADDR` (/metrics); a bare port\nbinds to 127.0.0.1")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on `ADDR` (/metrics) and readiness\n(/readyz: 200 once the files are applied); a bare port binds\nto 127.0.0.1")
 	logFormat := fs.String("log-format", "text", "log `FORMAT`: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,7 +94,28 @@ func unix(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
 }
 
-// ServeMetrics serves /metrics on addr until ctx is done. An address
+// ready is /readyz, for a readiness probe (the DaemonSet's): 200 once
+// a reconcile has made the kernel what the files say (written, or found
+// so), 503 before the first one and while the last one failed. A
+// watcher in conflict is ready: its rules are in place, repairs are only
+// slowed down.
+func (c *Collector) ready(w http.ResponseWriter, _ *http.Request) {
+	s := c.Tracker.Status()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Reconciles == 0 || strings.HasPrefix(s.LastResult, "error") {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if s.Reconciles == 0 {
+			fmt.Fprintln(w, "not ready: no reconcile yet")
+		} else {
+			fmt.Fprintf(w, "not ready: last reconcile %s: %s\n", s.LastReconcile.Format(time.RFC3339), s.LastResult)
+		}
+		return
+	}
+	fmt.Fprintf(w, "ready: backend %s, last reconcile %s: %s\n", s.Backend, s.LastReconcile.Format(time.RFC3339), s.LastResult)
+}
+
+// ServeMetrics serves /metrics, and /readyz (ready), on addr until ctx
+// is done. An address
 // without a host ("9101", ":9101") is bound to loopback: the counters
 // tell what a firewall drops, not for the world to read.
 func ServeMetrics(ctx context.Context, addr string, c *Collector) (net.Addr, error) {
@@ -104,6 +126,7 @@ func ServeMetrics(ctx context.Context, addr string, c *Collector) (net.Addr, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/readyz", c.ready)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
