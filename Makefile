@@ -64,6 +64,13 @@ vm-test:
 	$(DEPS) vm
 	./integration/vm/run.sh
 
+# A real boot of Debian 12 with systemd and docker.io under qemu: the
+# units in cmd/hostwall/systemd apply before Docker starts (the root
+# filesystem is built once with mmdebstrap and cached in bin/boot).
+boot-test:
+	$(DEPS) boot
+	./integration/boot/run.sh
+
 bench: build
 	$(DEPS) bench
 	./integration/bench/run.sh

@@ -11,6 +11,8 @@
 #   bench        iptables (the seed recipe), iproute2, netbase
 #   vm           integration/vm/packages: qemu, the initramfs tools, the oracle
 #   docker       docker.io and busybox-static: the real-Docker test
+#   boot         mmdebstrap, e2fsprogs, qemu, busybox-static, cpio, kmod: the boot test
+#                (integration/boot/run.sh)
 #   test         all of the above, nftables, ipset, nfacct, git, and vagrant where
 #                the archive has it
 #   staticcheck  bin/tools/staticcheck at $STATICCHECK_VERSION (no root needed)
@@ -42,12 +44,13 @@ command -v go >/dev/null || die "go not found on PATH (Go's tarball installs int
 pkgs_demo=(iproute2)
 pkgs_bench=(iptables iproute2 netbase)
 pkgs_docker=(docker.io busybox-static)
+pkgs_boot=(mmdebstrap e2fsprogs qemu-system-x86 busybox-static cpio kmod)
 # iptables: the oracle (iptables-legacy-*, and the -nft variants Docker
 # may use); nftables: nft, the oracle of the nf_tables backend; ipset:
 # sets for -m set and -j SET; netbase: /etc/protocols and /etc/services as
 # iptables reads them; git: make lint lists the Go files with it;
 # vagrant: make lint validates the Vagrantfile.
-pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git "${pkgs_docker[@]}" vagrant?)
+pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git "${pkgs_docker[@]}" "${pkgs_boot[@]}" vagrant?)
 
 want=() staticcheck=
 for group in "$@"; do
@@ -55,6 +58,7 @@ for group in "$@"; do
     demo) want+=("${pkgs_demo[@]}") ;;
     bench) want+=("${pkgs_bench[@]}") ;;
     docker) want+=("${pkgs_docker[@]}") ;;
+    boot) want+=("${pkgs_boot[@]}") ;;
     vm) want+=($(awk '!/^#/ && NF {print $1}' integration/vm/packages)) ;;
     test) want+=("${pkgs_test[@]}" $(awk '!/^#/ && NF {print $1}' integration/vm/packages)) ;;
     staticcheck) staticcheck=1 ;;
