@@ -24,6 +24,10 @@ type BuildOptions struct {
 	// Supported probes the kernel for extension revisions; nil assumes
 	// the highest.
 	Supported func(kind ext.Kind, kernelName string, rev uint8) (bool, error)
+	// Names resolves service, user, group, name-map and ipset names in
+	// rule options; nil is the host's (xtables/hostnames.System), so
+	// `check` and `apply` build the same rules from one file.
+	Names ext.Names
 	// Origins, when set, records the command each new rule came from.
 	Origins map[*xtables.Rule]*Command
 }
@@ -36,6 +40,9 @@ func Build(b *Block, opt BuildOptions) (*xtables.Table, error) {
 	t, err := startTable(b, opt)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Names != nil {
+		t.Names = opt.Names
 	}
 	for _, d := range b.Chains {
 		c := t.Chain(d.Name)
@@ -62,6 +69,7 @@ func Build(b *Block, opt BuildOptions) (*xtables.Table, error) {
 	parser := &xtables.RuleParser{
 		Family:    f,
 		Supported: opt.Supported,
+		Names:     opt.Names,
 		IsChain: func(name string) bool {
 			c := t.Chain(name)
 			return c != nil && !c.Builtin()

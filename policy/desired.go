@@ -119,6 +119,9 @@ type DesiredOptions struct {
 	// Supported probes the kernel for extension revisions; nil (offline
 	// check) assumes the highest.
 	Supported func(kind ext.Kind, kernelName string, rev uint8) (bool, error)
+	// Names resolves names in rule options (BuildOptions.Names); nil is
+	// the host's.
+	Names ext.Names
 }
 
 // ReadDesired parses a rules file and extracts what hostwall manages.
@@ -137,7 +140,7 @@ func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error)
 	declared := map[string]bool{}
 	for _, b := range file.Tables {
 		origins := map[*xtables.Rule]*Command{}
-		t, err := Build(b, BuildOptions{Family: opt.Family, Supported: opt.Supported, Origins: origins})
+		t, err := Build(b, BuildOptions{Family: opt.Family, Supported: opt.Supported, Names: opt.Names, Origins: origins})
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hostwall/hostwall/xtables/ext"
+	"github.com/hostwall/hostwall/xtables/hostnames"
 )
 
 // RuleError is a mistake in a rule, at the token where it was found.
@@ -32,6 +33,9 @@ type RuleParser struct {
 	// IsChain reports whether a user chain exists in the table, for
 	// telling -j CHAIN from a target extension.
 	IsChain func(name string) bool
+	// Names resolves service, user, group, name-map and ipset names in
+	// options; nil is hostnames.System, the host's files and kernel.
+	Names ext.Names
 
 	chosen map[string]*ext.Extension
 }
@@ -436,7 +440,7 @@ func (p *RuleParser) parse(tokp *[]string, origp *[]int) ([]*Rule, error) {
 			i = next
 		}
 	}
-	info := ext.RuleInfo{Family: f.Ext, Proto: h.Proto, ProtoInvert: h.InvFlags&InvProto != 0}
+	info := ext.RuleInfo{Family: f.Ext, Proto: h.Proto, ProtoInvert: h.InvFlags&InvProto != 0, Names: hostNames(p.Names)}
 	var built []Match
 	for _, m := range matches {
 		data, err := p.build(m, info)
@@ -658,4 +662,12 @@ func numericIPv4(s string, isMask bool) ([4]byte, bool) {
 		out[i] = byte(v)
 	}
 	return out, true
+}
+
+// hostNames is n, or the host's own names when n is nil.
+func hostNames(n ext.Names) ext.Names {
+	if n == nil {
+		return hostnames.System{}
+	}
+	return n
 }

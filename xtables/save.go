@@ -156,7 +156,7 @@ func (t *Table) writeRule(b *strings.Builder, c *Chain, r *Rule, counters bool) 
 		// ip6tables-save prints this nonsense option; so must we.
 		fmt.Fprintf(b, "%s -? %d", ext.Invert(h.InvFlags&0x02 != 0), h.TOS)
 	}
-	info := ext.RuleInfo{Family: f.Ext, Proto: h.Proto, ProtoInvert: h.InvFlags&InvProto != 0}
+	info := ext.RuleInfo{Family: f.Ext, Proto: h.Proto, ProtoInvert: h.InvFlags&InvProto != 0, Names: hostNames(t.Names)}
 	for _, m := range r.Matches {
 		name, opts := saveExt(ext.Match, m.Name, m.Revision, m.Data, info)
 		b.WriteString(" -m ")

@@ -3,6 +3,8 @@ package xtables
 import (
 	"bytes"
 	"net/netip"
+
+	"github.com/hostwall/hostwall/xtables/ext"
 )
 
 // Counters are a rule's or a policy's packet and byte counts
@@ -18,6 +20,9 @@ type Table struct {
 	Family *Family
 	Name   string
 	Chains []*Chain
+	// Names resolves what printing a rule needs of the host (ipset
+	// names, name maps); nil is hostnames.System, the host's own.
+	Names ext.Names
 	// tail is the bookkeeping of the final ERROR entry.
 	tail entryMeta
 }

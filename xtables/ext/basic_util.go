@@ -15,7 +15,7 @@ import (
 // hex or octal, unlike xtables_parse_port) or a service name of any
 // protocol. getaddrinfo silently wraps numbers above 65535; hostwall
 // refuses them instead.
-func basicServicePort(s string) (uint16, error) {
+func basicServicePort(n Names, s string) (uint16, error) {
 	if s != "" && strings.Trim(s, "0123456789") == "" {
 		v, err := strconv.ParseUint(s, 10, 16)
 		if err != nil {
@@ -23,7 +23,7 @@ func basicServicePort(s string) (uint16, error) {
 		}
 		return uint16(v), nil
 	}
-	if p, ok := lookupService(s, ""); ok {
+	if p, ok := n.Service(s, ""); ok {
 		return p, nil
 	}
 	return 0, fmt.Errorf("port %q does not resolve to anything", s)
@@ -32,7 +32,7 @@ func basicServicePort(s string) (uint16, error) {
 // basicPortRC parses an XTTYPE_PORTRC argument ("port", "lo:hi", "lo:",
 // ":hi"); a missing bound is 0 or 65535. Unlike ParsePortRange it lets lo
 // exceed hi, as iptables does for udp (such a rule never matches).
-func basicPortRC(s string) (lo, hi uint16, err error) {
+func basicPortRC(n Names, s string) (lo, hi uint16, err error) {
 	parts := strings.Split(s, ":")
 	if len(parts) > 2 {
 		return 0, 0, fmt.Errorf("too many components in %q (at most lo:hi)", s)
@@ -42,7 +42,7 @@ func basicPortRC(s string) (lo, hi uint16, err error) {
 		if p == "" {
 			continue
 		}
-		v, err := basicServicePort(p)
+		v, err := basicServicePort(n, p)
 		if err != nil {
 			return 0, 0, err
 		}

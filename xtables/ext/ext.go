@@ -94,6 +94,9 @@ type RuleInfo struct {
 	Family      Family
 	Proto       uint16 // the rule's -p protocol number, 0 if any
 	ProtoInvert bool
+	// Names resolves service, user, group, name-map and ipset names;
+	// nil knows none (see Names).
+	Names Names
 }
 
 // ParseInput is everything one extension is given to build its payload.

@@ -17,8 +17,43 @@ type extCase struct {
 	save   string // options as iptables-save prints them ("" = same as in)
 }
 
+// fakeNames stands in for the host's files and ipset: each test says what
+// it knows, instead of reading /etc of the machine it runs on.
+type fakeNames struct {
+	services map[string]uint16 // "name" or "name/proto"
+	users    map[string]uint32
+	groups   map[string]uint32
+	maps     map[NameMap][]NameMapEntry
+	IPSetResolver
+}
+
+func (f fakeNames) Service(name, proto string) (uint16, bool) {
+	if p, ok := f.services[name+"/"+proto]; ok && proto != "" {
+		return p, true
+	}
+	p, ok := f.services[name]
+	return p, ok
+}
+func (f fakeNames) User(name string) (uint32, bool)   { id, ok := f.users[name]; return id, ok }
+func (f fakeNames) Group(name string) (uint32, bool)  { id, ok := f.groups[name]; return id, ok }
+func (f fakeNames) NameMap(m NameMap) []NameMapEntry  { return f.maps[m] }
+func (f fakeNames) with(sets IPSetResolver) fakeNames { f.IPSetResolver = sets; return f }
+
+// testNames is what checkExt resolves with unless a case says otherwise:
+// the Debian /etc/services entries the oracle rows were made with.
+var testNames = fakeNames{
+	services:      map[string]uint16{"ssh": 22, "http": 80, "www": 80, "https": 443, "domain": 53, "ntp": 123, "smtp": 25, "telnet": 23, "ftp": 21, "bootps": 67, "bootpc": 68},
+	IPSetResolver: NoNames{},
+}
+
 // checkExt runs table rows through Parse and Save of one extension.
 func checkExt(t *testing.T, kind Kind, name string, rev uint8, cases []extCase) {
+	t.Helper()
+	checkExtWith(t, testNames, kind, name, rev, cases)
+}
+
+// checkExtWith is checkExt resolving names with n.
+func checkExtWith(t *testing.T, n Names, kind Kind, name string, rev uint8, cases []extCase) {
 	t.Helper()
 	for _, c := range cases {
 		fam := c.family
@@ -29,7 +64,7 @@ func checkExt(t *testing.T, kind Kind, name string, rev uint8, cases []extCase) 
 		if e == nil {
 			t.Fatalf("%s %s rev %d (%s) not registered", kind, name, rev, fam)
 		}
-		r := RuleInfo{Family: fam, Proto: c.proto}
+		r := RuleInfo{Family: fam, Proto: c.proto, Names: n}
 		data, err := ParseOptions(e, r, strings.Fields(c.in))
 		if err != nil {
 			t.Errorf("%s %q: parse: %v", name, c.in, err)
@@ -60,12 +95,18 @@ func checkExt(t *testing.T, kind Kind, name string, rev uint8, cases []extCase) 
 // checkExtErrors requires each option list to be rejected.
 func checkExtErrors(t *testing.T, kind Kind, name string, rev uint8, fam Family, bad []string) {
 	t.Helper()
+	checkExtErrorsWith(t, testNames, kind, name, rev, fam, bad)
+}
+
+// checkExtErrorsWith is checkExtErrors resolving names with n.
+func checkExtErrorsWith(t *testing.T, n Names, kind Kind, name string, rev uint8, fam Family, bad []string) {
+	t.Helper()
 	e := Lookup(kind, name, rev, fam)
 	if e == nil {
 		t.Fatalf("%s %s rev %d not registered", kind, name, rev)
 	}
 	for _, in := range bad {
-		if _, err := ParseOptions(e, RuleInfo{Family: fam}, strings.Fields(in)); err == nil {
+		if _, err := ParseOptions(e, RuleInfo{Family: fam, Names: n}, strings.Fields(in)); err == nil {
 			t.Errorf("%s %q: parsed, want an error", name, in)
 		}
 	}

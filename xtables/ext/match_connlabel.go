@@ -40,9 +40,9 @@ func init() {
 					}
 					v, rest, ok, _ := CStrtoul(arg, 0)
 					if !ok || rest != "" || v > 0x7fffffff {
-						id, found := lmapName2ID(lmapConnLabel, arg)
+						id, found := mapName2ID(in.names(), MapConnLabels, arg)
 						if !found {
-							return nil, in.Errorf(o, "label %q not found in %s", arg, lmapConnLabel)
+							return nil, in.Errorf(o, "label %q not found in %s", arg, MapConnLabels)
 						}
 						v = id
 					}
@@ -60,13 +60,13 @@ func init() {
 			NE.PutUint16(data[2:], opts)
 			return data, nil
 		},
-		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+		Save: func(b *strings.Builder, r RuleInfo, data []byte) error {
 			bit, opts := NE.Uint16(data), NE.Uint16(data[2:])
 			if opts&^(connlabelInvert|connlabelSet) != 0 {
 				return fmt.Errorf("connlabel: unknown options %#x", opts)
 			}
 			b.WriteString(Invert(opts&connlabelInvert != 0))
-			if name, ok := lmapID2Name(lmapConnLabel, uint64(bit)); ok && name != "" {
+			if name, ok := mapID2Name(r.names(), MapConnLabels, uint64(bit)); ok && name != "" {
 				fmt.Fprintf(b, " --label \"%s\"", name)
 			} else {
 				fmt.Fprintf(b, " --label \"%d\"", bit)

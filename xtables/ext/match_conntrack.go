@@ -210,30 +210,6 @@ func sfUint32Range(s string) (lo, hi uint32, err error) {
 	return uint32(vals[0]), uint32(vals[1]), nil
 }
 
-// parseCtPorts is XTTYPE_PORTRC: "port", "lo:hi", "lo:", ":hi" or ":",
-// with service names; no ordering check, as in xtopt_parse_mport.
-func parseCtPorts(s string) (lo, hi uint16, err error) {
-	parts := strings.Split(s, ":")
-	if len(parts) > 2 {
-		return 0, 0, fmt.Errorf("too many components in %q (max: 2)", s)
-	}
-	vals := []uint16{0, 0xffff}
-	for i, p := range parts {
-		if p == "" {
-			continue
-		}
-		v, err := ParsePort(p, "")
-		if err != nil {
-			return 0, 0, fmt.Errorf("port %q does not resolve to anything", p)
-		}
-		vals[i] = v
-	}
-	if len(parts) == 1 {
-		vals[1] = vals[0]
-	}
-	return vals[0], vals[1], nil
-}
-
 func parseConntrack(in *ParseInput) ([]byte, error) {
 	var ct ctInfo
 	seen := sfOnce{}
@@ -281,7 +257,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				if p.name != o.Name {
 					continue
 				}
-				lo, hi, err := parseCtPorts(o.Arg())
+				lo, hi, err := basicPortRC(in.names(), o.Arg())
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}

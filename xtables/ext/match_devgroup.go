@@ -33,7 +33,7 @@ func init() {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				val, mask, ok := parseValMask(o.Arg(), lmapDevGroups)
+				val, mask, ok := parseValMask(in.names(), o.Arg(), MapDevGroups)
 				if !ok {
 					return nil, in.Errorf(o, "bad group value %q", o.Arg())
 				}
@@ -54,18 +54,18 @@ func init() {
 			NE.PutUint32(data, flags)
 			return data, nil
 		},
-		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+		Save: func(b *strings.Builder, r RuleInfo, data []byte) error {
 			flags := NE.Uint32(data)
 			if flags&^0xf != 0 {
 				return fmt.Errorf("devgroup: unknown flags %#x", flags)
 			}
 			if flags&devgroupMatchSrc != 0 {
 				b.WriteString(Invert(flags&devgroupInvertSrc != 0) + " --src-group")
-				saveValMask(b, NE.Uint32(data[4:]), NE.Uint32(data[8:]), lmapDevGroups)
+				saveValMask(b, r.names(), NE.Uint32(data[4:]), NE.Uint32(data[8:]), MapDevGroups)
 			}
 			if flags&devgroupMatchDst != 0 {
 				b.WriteString(Invert(flags&devgroupInvertDst != 0) + " --dst-group")
-				saveValMask(b, NE.Uint32(data[12:]), NE.Uint32(data[16:]), lmapDevGroups)
+				saveValMask(b, r.names(), NE.Uint32(data[12:]), NE.Uint32(data[16:]), MapDevGroups)
 			}
 			return nil
 		},

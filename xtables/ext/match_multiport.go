@@ -111,13 +111,13 @@ func parseMultiport(in *ParseInput) ([]byte, error) {
 		if n == multiportMax || (isRange && n == multiportMax-1) {
 			return nil, in.Errorf(o, "too many ports specified (at most %d, a range counts 2)", multiportMax)
 		}
-		lo, err := ParsePort(a, proto)
+		lo, err := ParsePort(in.names(), a, proto)
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}
 		NE.PutUint16(data[2+2*n:], lo)
 		if isRange {
-			hi, err := ParsePort(b, proto)
+			hi, err := ParsePort(in.names(), b, proto)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

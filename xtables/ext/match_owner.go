@@ -70,8 +70,8 @@ func init() {
 // ownerID resolves a user (group) name from passwd (group) the way
 // getpwnam would, before trying it as a number: a user called "100"
 // wins over uid 100, as in libxt_owner.
-func ownerID(o OptionValue, file string) (uint32, bool) {
-	if id, ok := metaLookupID(file, o.Arg()); ok {
+func ownerID(o OptionValue, lookup func(string) (uint32, bool)) (uint32, bool) {
+	if id, ok := lookup(o.Arg()); ok {
 		return id, true
 	}
 	v, rest, ok := Strtoul(o.Arg())
@@ -82,8 +82,8 @@ func ownerID(o OptionValue, file string) (uint32, bool) {
 }
 
 // ownerRange parses a name, "id" or "from-to" ("from:to") for revision 1.
-func ownerRange(in *ParseInput, o OptionValue, file string) (from, to uint32, err error) {
-	if id, ok := metaLookupID(file, o.Arg()); ok {
+func ownerRange(in *ParseInput, o OptionValue, lookup func(string) (uint32, bool)) (from, to uint32, err error) {
+	if id, ok := lookup(o.Arg()); ok {
 		return id, id, nil
 	}
 	bad := in.Errorf(o, "bad value %q: not a known name, an id or an id range (0-%d)", o.Arg(), uint32(ownerMaxID))
@@ -117,11 +117,11 @@ func parseOwner(in *ParseInput) ([]byte, error) {
 		var flag uint8
 		switch o.Name {
 		case "uid-owner", "gid-owner":
-			flag, off, file := uint8(ownerUID), 0, metaPasswdFile
+			flag, off, lookup := uint8(ownerUID), 0, in.names().User
 			if o.Name == "gid-owner" {
-				flag, off, file = ownerGID, 8, metaGroupFile
+				flag, off, lookup = ownerGID, 8, in.names().Group
 			}
-			from, to, err := ownerRange(in, o, file)
+			from, to, err := ownerRange(in, o, lookup)
 			if err != nil {
 				return nil, err
 			}
@@ -188,12 +188,12 @@ func parseOwner0(in *ParseInput) ([]byte, error) {
 		var flag uint8
 		switch o.Name {
 		case "uid-owner", "gid-owner":
-			off, file := 0, metaPasswdFile
+			off, lookup := 0, in.names().User
 			flag = ownerUID
 			if o.Name == "gid-owner" {
-				flag, off, file = ownerGID, 4, metaGroupFile
+				flag, off, lookup = ownerGID, 4, in.names().Group
 			}
-			id, ok := ownerID(o, file)
+			id, ok := ownerID(o, lookup)
 			if !ok {
 				return nil, in.Errorf(o, "bad value %q: not a known name or an id (0-%d)", o.Arg(), uint32(ownerMaxID))
 			}

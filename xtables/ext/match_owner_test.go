@@ -1,32 +1,19 @@
 package ext
 
-import (
-	"os"
-	"path/filepath"
-	"testing"
-)
+import "testing"
 
-// withOwnerFiles points the owner match at small passwd and group files.
-func withOwnerFiles(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	pw, gr := filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
-	if err := os.WriteFile(pw, []byte("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/sbin/nologin\n500:x:42:42::/:/bin/sh\nbad:x:notanumber:1::/:\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(gr, []byte("root:x:0:\nwheel:x:10:alice\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	oldPw, oldGr := metaPasswdFile, metaGroupFile
-	metaPasswdFile, metaGroupFile = pw, gr
-	t.Cleanup(func() { metaPasswdFile, metaGroupFile = oldPw, oldGr })
+// ownerNames are small passwd and group files: a user called "500"
+// whose uid is 42, to show names win over numbers.
+var ownerNames = fakeNames{
+	users:         map[string]uint32{"root": 0, "daemon": 1, "500": 42},
+	groups:        map[string]uint32{"root": 0, "wheel": 10},
+	IPSetResolver: NoNames{},
 }
 
 func TestOwnerMatch(t *testing.T) {
-	withOwnerFiles(t)
 	// Payloads and save text from iptables-legacy 1.8.9 (names resolved
 	// from the real /etc/passwd there, where root is 0 and daemon is 1).
-	checkExt(t, Match, "owner", 1, []extCase{
+	checkExtWith(t, ownerNames, Match, "owner", 1, []extCase{
 		{in: "--uid-owner 0", hex: "0000000000000000 0000000000000000 0100000000000000"},
 		{in: "--uid-owner root", save: "--uid-owner 0", hex: "0000000000000000 0000000000000000 0100000000000000"},
 		{in: "--uid-owner daemon", save: "--uid-owner 1", hex: "0100000001000000 0000000000000000 0100000000000000"},
@@ -46,7 +33,7 @@ func TestOwnerMatch(t *testing.T) {
 		{in: "--gid-owner wheel", save: "--gid-owner 10", hex: "0000000000000000 0a0000000a000000 0200000000000000"},
 		{family: IPv6, in: "--uid-owner 5", hex: "0500000005000000 0000000000000000 0100000000000000"},
 	})
-	checkExtErrors(t, Match, "owner", 1, IPv4, []string{
+	checkExtErrorsWith(t, ownerNames, Match, "owner", 1, IPv4, []string{
 		"", "--suppl-groups --gid-owner 1", "--uid-owner 4294967295", "--uid-owner 5-3",
 		"--uid-owner 0 --uid-owner 1", "! --suppl-groups --gid-owner 1", "--uid-owner nosuchuser",
 		"--uid-owner 1-", "--uid-owner 1-2-3", "--uid-owner -1", "--gid-owner alice", "--uid-owner bad",
@@ -54,7 +41,7 @@ func TestOwnerMatch(t *testing.T) {
 	})
 
 	// Revision 0: unit tests only, the kernel no longer has it.
-	checkExt(t, Match, "owner", 0, []extCase{
+	checkExtWith(t, ownerNames, Match, "owner", 0, []extCase{
 		{in: "--uid-owner daemon ! --gid-owner 7 --pid-owner 99 ! --sid-owner 3 --cmd-owner sshd",
 			save: "--uid-owner 1 ! --gid-owner 7 --pid-owner 99 ! --sid-owner 3 --cmd-owner sshd",
 			hex:  "01000000 07000000 63000000 03000000 73736864000000000000000000000000 1f0a 000000000000"},
@@ -62,8 +49,8 @@ func TestOwnerMatch(t *testing.T) {
 			hex: "00000000 00000000 00000000 00000000 6162636465666768696a6b6c6d6e6f00 1000 000000000000"},
 		{family: IPv6, in: "--sid-owner 2147483647", hex: "00000000 00000000 00000000 ffffff7f 00000000000000000000000000000000 0800 000000000000"},
 	})
-	checkExtErrors(t, Match, "owner", 0, IPv4, []string{"", "--uid-owner 1-2", "--pid-owner 2147483648", "--uid-owner 4294967295"})
-	checkExtErrors(t, Match, "owner", 0, IPv6, []string{"--cmd-owner sshd"})
+	checkExtErrorsWith(t, ownerNames, Match, "owner", 0, IPv4, []string{"", "--uid-owner 1-2", "--pid-owner 2147483648", "--uid-owner 4294967295"})
+	checkExtErrorsWith(t, ownerNames, Match, "owner", 0, IPv6, []string{"--cmd-owner sshd"})
 }
 
 func TestOwnerSaveRejectsUnknownFlags(t *testing.T) {

@@ -19,7 +19,7 @@ func init() {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				val, mask, ok := parseValMask(o.Arg(), lmapRealms)
+				val, mask, ok := parseValMask(in.names(), o.Arg(), MapRealms)
 				if !ok {
 					return nil, in.Errorf(o, "bad realm value %q", o.Arg())
 				}
@@ -34,9 +34,9 @@ func init() {
 			}
 			return data, nil
 		},
-		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
+		Save: func(b *strings.Builder, r RuleInfo, data []byte) error {
 			b.WriteString(Invert(data[8] != 0) + " --realm")
-			saveValMask(b, NE.Uint32(data), NE.Uint32(data[4:]), lmapRealms)
+			saveValMask(b, r.names(), NE.Uint32(data), NE.Uint32(data[4:]), MapRealms)
 			return nil
 		},
 	})

@@ -112,7 +112,7 @@ func parseSCTP(in *ParseInput) ([]byte, error) {
 		}
 		switch bit {
 		case sctpSrcPorts, sctpDstPorts:
-			lo, hi, err := ParsePortRange(o.Arg(), "sctp")
+			lo, hi, err := ParsePortRange(in.names(), o.Arg(), "sctp")
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -20,7 +20,7 @@ import (
 // flags[7]; }, 32 bytes, one src/dst flag word per dimension.
 //
 // The index is the kernel's ipset index; names are looked up through
-// IPSets (match_set_ipset.go), so parsing and saving need the sets to
+// RuleInfo.Names (xtables/hostnames asks the kernel), so parsing and saving need the sets to
 // exist in the network namespace at hand, as with iptables.
 const (
 	setInv           = 0x01 // IPSET_INV_MATCH, xt_set_info.flags bit 0
@@ -102,7 +102,7 @@ func parseSet(in *ParseInput) ([]byte, error) {
 			if len(name) > ipsetMaxNameLen-1 {
 				return nil, in.Errorf(o, "set name %q too long, max %d characters", name, ipsetMaxNameLen-1)
 			}
-			idx, err := IPSets.Index(name, in.Family)
+			idx, err := in.names().Index(name, in.Family)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -197,8 +197,8 @@ func setParseDirs(data []byte, rev uint8, dirs string, invert bool) error {
 
 // setSaver returns the Save function of one revision.
 func setSaver(rev uint8) func(b *strings.Builder, r RuleInfo, data []byte) error {
-	return func(b *strings.Builder, _ RuleInfo, data []byte) error {
-		name, err := IPSets.Name(NE.Uint16(data[0:]))
+	return func(b *strings.Builder, r RuleInfo, data []byte) error {
+		name, err := r.names().Name(NE.Uint16(data[0:]))
 		if err != nil {
 			return err
 		}

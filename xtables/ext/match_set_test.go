@@ -32,20 +32,15 @@ func (f fakeIPSets) Name(index uint16) (string, error) {
 	return f[index].name, nil
 }
 
-func withFakeIPSets(t *testing.T) {
-	t.Helper()
-	old := IPSets
-	IPSets = fakeIPSets{{"hwtest", IPv4}, {"hw6", IPv6}, {"hwnp", IPv4}, {"hwlist", FamilyAny}}
-	t.Cleanup(func() { IPSets = old })
-}
+// setNames knows the oracle's sets, in their order of creation.
+var setNames = testNames.with(fakeIPSets{{"hwtest", IPv4}, {"hw6", IPv6}, {"hwnp", IPv4}, {"hwlist", FamilyAny}})
 
 func TestSetMatch(t *testing.T) {
-	withFakeIPSets(t)
 	z := func(n int) string { return strings.Repeat("00", n) }
 	// Revision 4 rows from iptables-legacy 1.8.9 and the kernel, after
 	// "ipset create" of hwtest (hash:ip), hw6 (inet6), hwnp (hash:ip,port)
 	// and hwlist (list:set) in that order.
-	checkExt(t, Match, "set", 4, []extCase{
+	checkExtWith(t, setNames, Match, "set", 4, []extCase{
 		{in: "--match-set hwtest src", hex: "00000102" + z(44)},
 		{in: "! --match-set hwtest dst", hex: "00000101" + z(44)},
 		{in: "--match-set hwnp src,dst --return-nomatch ! --update-counters ! --update-subcounters --packets-eq 5 --bytes-gt 100",
@@ -65,7 +60,7 @@ func TestSetMatch(t *testing.T) {
 		{family: IPv6, in: "--match-set hw6 dst", hex: "01000100" + z(44)},
 		{family: IPv6, in: "--match-set hwlist dst", hex: "03000100" + z(44)},
 	})
-	checkExtErrors(t, Match, "set", 4, IPv4, []string{
+	checkExtErrorsWith(t, setNames, Match, "set", 4, IPv4, []string{
 		"", "--match-set hw6 src", "--match-set nosuch src", "--match-set hwtest foo",
 		"--match-set hwtest src,dst,src,dst,src,dst,src", "--match-set hwtest src --match-set hwtest dst",
 		"--match-set hwtest src --packets-eq 1 --packets-gt 3", "! --return-nomatch --match-set hwtest src",
@@ -77,33 +72,32 @@ func TestSetMatch(t *testing.T) {
 
 	// Older revisions (iptables picks 4 on any kernel with it): layouts
 	// from xt_set.h, unit-tested only.
-	checkExt(t, Match, "set", 3, []extCase{
+	checkExtWith(t, setNames, Match, "set", 3, []extCase{
 		{in: "! --match-set hwnp dst,src --return-nomatch --packets-lt 9 ! --bytes-eq 1",
 			hex: "02000205 00000000 0300000000000000 0900000000000000 0200000000000000 0100000000000000 80000000 00000000"},
 	})
-	checkExt(t, Match, "set", 2, []extCase{
+	checkExtWith(t, setNames, Match, "set", 2, []extCase{
 		{in: "--match-set hwnp src,src --return-nomatch", hex: "02000286 00000000"},
 		{in: "! --match-set hwtest dst", hex: "00000101 00000000"},
 	})
-	checkExt(t, Match, "set", 1, []extCase{
+	checkExtWith(t, setNames, Match, "set", 1, []extCase{
 		{in: "! --match-set hwlist src,dst,src", hex: "0300030b 00000000"},
 	})
-	checkExtErrors(t, Match, "set", 1, IPv4, []string{"--match-set hwtest src --return-nomatch"})
-	checkExt(t, Match, "set", 0, []extCase{
+	checkExtErrorsWith(t, setNames, Match, "set", 1, IPv4, []string{"--match-set hwtest src --return-nomatch"})
+	checkExtWith(t, setNames, Match, "set", 0, []extCase{
 		{in: "! --match-set hwnp src,dst", hex: "02000000 05000000 02000000" + z(20)},
 		{in: "--match-set hwtest dst,dst,src,dst,src", hex: "00000000 02000000 02000000 01000000 02000000 01000000 00000000 00000000"},
 	})
-	checkExtErrors(t, Match, "set", 0, IPv4, []string{"--match-set hwtest src,src,src,src,src,src"})
+	checkExtErrorsWith(t, setNames, Match, "set", 0, IPv4, []string{"--match-set hwtest src,src,src,src,src,src"})
 	if Lookup(Match, "set", 0, IPv6) != nil {
 		t.Error("set revision 0 must be IPv4 only")
 	}
 }
 
 func TestSetSave(t *testing.T) {
-	withFakeIPSets(t)
 	e := Lookup(Match, "set", 4, IPv4)
 	save := func(data []byte) (string, error) {
-		_, opts, err := SaveText(e, RuleInfo{Family: IPv4}, data)
+		_, opts, err := SaveText(e, RuleInfo{Family: IPv4, Names: setNames}, data)
 		return opts, err
 	}
 	data := make([]byte, 48)
@@ -125,7 +119,7 @@ func TestSetSave(t *testing.T) {
 	e0 := Lookup(Match, "set", 0, IPv4)
 	d0 := make([]byte, 32)
 	d0[4], d0[28], d0[29] = 1, 1, 2
-	if _, opts, err := SaveText(e0, RuleInfo{Family: IPv4}, d0); err != nil || opts != " --match-set hwtest src" {
+	if _, opts, err := SaveText(e0, RuleInfo{Family: IPv4, Names: setNames}, d0); err != nil || opts != " --match-set hwtest src" {
 		t.Errorf("revision 0 with compat bytes: %q, %v", opts, err)
 	}
 }

@@ -63,7 +63,7 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 			if err := once(o, bit, "--"+o.Name); err != nil {
 				return nil, err
 			}
-			lo, hi, err := ParsePortRange(o.Arg(), "tcp")
+			lo, hi, err := ParsePortRange(in.names(), o.Arg(), "tcp")
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -4,10 +4,7 @@ package ext
 // set, physdev, statistic, tos, dscp, ttl, hl).
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 )
 
@@ -117,39 +114,6 @@ func markMatch(name string, rev uint8) *Extension {
 			return nil
 		},
 	}
-}
-
-// Files the owner match resolves user and group names from. hostwall
-// reads them directly instead of going through NSS (no cgo), so names
-// served only by LDAP, systemd-userdb and the like must be given as
-// numbers. Variables so tests can point them at their own files.
-var (
-	metaPasswdFile = "/etc/passwd"
-	metaGroupFile  = "/etc/group"
-)
-
-// metaLookupID returns the id (third field) of the entry called name in a
-// passwd(5) or group(5) file, as getpwnam/getgrnam find it.
-func metaLookupID(path, name string) (uint32, bool) {
-	if name == "" {
-		return 0, false
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ":")
-		if len(fields) < 3 || fields[0] != name {
-			continue
-		}
-		if id, err := strconv.ParseUint(fields[2], 10, 32); err == nil {
-			return uint32(id), true
-		}
-	}
-	return 0, false
 }
 
 // Modes of struct ipt_ttl_info and ip6t_hl_info.

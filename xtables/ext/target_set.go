@@ -14,7 +14,7 @@ import (
 //	rev 3, 20 bytes: xt_set_info add_set, del_set, map_set; __u32 flags, timeout;
 //
 // A set is named by its index in the namespace's ipset, resolved through
-// IPSets (match_set_ipset.go) in both directions, as libxt_SET does. dim is
+// RuleInfo.Names (xtables/hostnames asks the kernel) in both directions, as libxt_SET does. dim is
 // the number of src/dst specifiers and bit 1<<i of flags makes the i-th
 // (from 1) a source. An unused set has index IPSET_INVALID_ID; a timeout
 // of UINT32_MAX means the set's default. iptables 1.8.9 picks revision 3;
@@ -76,7 +76,7 @@ func init() {
 			Options: opts,
 			Parse:   func(in *ParseInput) ([]byte, error) { return parseSetTarget(in, rev) },
 			Check:   checkSetTarget,
-			Save:    func(b *strings.Builder, _ RuleInfo, data []byte) error { return saveSetTarget(b, data, rev) },
+			Save:    func(b *strings.Builder, r RuleInfo, data []byte) error { return saveSetTarget(b, r, data, rev) },
 		})
 	}
 }
@@ -167,7 +167,7 @@ func parseSetTgInfo(in *ParseInput, o OptionValue, info []byte) error {
 	if dirs == "" || dirs[0] == '-' {
 		return in.Errorf(o, "needs a set name and a comma separated list of src/dst")
 	}
-	idx, err := IPSets.Index(name, in.Family)
+	idx, err := in.names().Index(name, in.Family)
 	if err != nil {
 		return in.Errorf(o, "%v", err)
 	}
@@ -190,7 +190,7 @@ func parseSetTgInfo(in *ParseInput, o OptionValue, info []byte) error {
 	return nil
 }
 
-func saveSetTarget(b *strings.Builder, data []byte, rev uint8) error {
+func saveSetTarget(b *strings.Builder, r RuleInfo, data []byte, rev uint8) error {
 	l := setTargetLayouts[rev]
 	var flags uint32
 	timeout := uint32(setTgTimeoutDefault)
@@ -201,7 +201,7 @@ func saveSetTarget(b *strings.Builder, data []byte, rev uint8) error {
 		}
 	}
 	for i, opt := range l.sets {
-		if err := saveSetTgInfo(b, opt, data[4*i:4*i+4]); err != nil {
+		if err := saveSetTgInfo(b, r.names(), opt, data[4*i:4*i+4]); err != nil {
 			return err
 		}
 		if opt != "add-set" {
@@ -223,7 +223,7 @@ func saveSetTarget(b *strings.Builder, data []byte, rev uint8) error {
 	return nil
 }
 
-func saveSetTgInfo(b *strings.Builder, opt string, info []byte) error {
+func saveSetTgInfo(b *strings.Builder, n Names, opt string, info []byte) error {
 	idx, dim, flags := NE.Uint16(info[0:]), info[2], info[3]
 	if idx == ipsetInvalidID {
 		return nil
@@ -231,7 +231,7 @@ func saveSetTgInfo(b *strings.Builder, opt string, info []byte) error {
 	if dim > setTgDimMax {
 		return fmt.Errorf("SET --%s: dimension %d above %d", opt, dim, setTgDimMax)
 	}
-	name, err := IPSets.Name(idx)
+	name, err := n.Name(idx)
 	if err != nil {
 		return fmt.Errorf("SET --%s: %w", opt, err)
 	}

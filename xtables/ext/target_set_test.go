@@ -32,15 +32,13 @@ func (f t1FakeIPSets) Name(index uint16) (string, error) {
 }
 
 func TestSetTarget(t *testing.T) {
-	saved := IPSets
-	defer func() { IPSets = saved }()
-	IPSets = t1FakeIPSets{
+	names := testNames.with(t1FakeIPSets{
 		"v4":   {0, IPv4},
 		"v6":   {1, IPv6},
 		"list": {2, FamilyAny},
 		"map":  {3, IPv4},
-	}
-	checkExt(t, Target, "SET", 3, []extCase{
+	})
+	checkExtWith(t, names, Target, "SET", 3, []extCase{
 		{in: "--add-set v4 src", hex: "0000 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000"},
 		{in: "--del-set list dst,src", hex: "ffff 00 00 0200 02 04 ffff 00 00 00000000 ffffffff 00000000"},
 		{in: "--add-set v4 src,dst --exist --timeout 600", hex: "0000 02 02 ffff 00 00 ffff 00 00 01000000 58020000 00000000"},
@@ -51,7 +49,7 @@ func TestSetTarget(t *testing.T) {
 			save: "--map-set map src,src,src,src,src,src --map-queue"},
 		{family: IPv6, in: "--add-set v6 src", hex: "0100 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000"},
 	})
-	checkExtErrors(t, Target, "SET", 3, IPv4, []string{
+	checkExtErrorsWith(t, names, Target, "SET", 3, IPv4, []string{
 		"", "--add-set v6 src", "--add-set nosuch src", "--add-set v4 src --add-set v4 dst",
 		"--add-set v4 source", "--add-set v4 src,src,src,src,src,src,src", "--add-set v4 -x",
 		"--del-set v4 src --exist", "--del-set v4 src --timeout 5", "--add-set v4 src --timeout 4294967295",
@@ -63,13 +61,13 @@ func TestSetTarget(t *testing.T) {
 		"0000 01 02 ffff 00 00 ffff 00 00 02000000 ffffffff 00000000", // unknown flag
 	)
 
-	checkExt(t, Target, "SET", 2, []extCase{
+	checkExtWith(t, names, Target, "SET", 2, []extCase{
 		{in: "--add-set v4 src --exist --timeout 5", hex: "0000 01 02 ffff 00 00 01000000 05000000"},
 		{in: "--del-set v4 dst", hex: "ffff 00 00 0000 01 00 00000000 ffffffff"},
 	})
-	checkExtErrors(t, Target, "SET", 2, IPv4, []string{"--map-set map src --map-mark"})
-	checkExt(t, Target, "SET", 1, []extCase{
+	checkExtErrorsWith(t, names, Target, "SET", 2, IPv4, []string{"--map-set map src --map-mark"})
+	checkExtWith(t, names, Target, "SET", 1, []extCase{
 		{in: "--add-set v4 src --del-set list dst,dst", hex: "0000 01 02 0200 02 00"},
 	})
-	checkExtErrors(t, Target, "SET", 1, IPv4, []string{"--add-set v4 src --exist"})
+	checkExtErrorsWith(t, names, Target, "SET", 1, IPv4, []string{"--add-set v4 src --exist"})
 }

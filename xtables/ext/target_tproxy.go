@@ -71,7 +71,7 @@ func parseTPROXYTarget(in *ParseInput, size, addrLen, portOff int, fam Family) (
 		}
 		switch o.Name {
 		case "on-port":
-			p, err := tproxyPort(o.Arg())
+			p, err := tproxyPort(in.names(), o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -100,7 +100,7 @@ func parseTPROXYTarget(in *ParseInput, size, addrLen, portOff int, fam Family) (
 // tproxyPort resolves XTTYPE_PORT as getaddrinfo(NULL, s) does: a decimal
 // number or a service name. glibc silently truncates numbers above 65535
 // (70000 becomes 4464); hostwall refuses them instead.
-func tproxyPort(s string) (uint16, error) {
+func tproxyPort(n Names, s string) (uint16, error) {
 	t := strings.TrimLeft(s, " \t\n\v\f\r")
 	t = strings.TrimPrefix(t, "+")
 	if t != "" && strings.Trim(t, "0123456789") == "" {
@@ -110,7 +110,7 @@ func tproxyPort(s string) (uint16, error) {
 		}
 		return uint16(v), nil
 	}
-	if p, ok := lookupService(s, ""); ok {
+	if p, ok := n.Service(s, ""); ok {
 		return p, nil
 	}
 	return 0, fmt.Errorf("port %q does not resolve to anything", s)

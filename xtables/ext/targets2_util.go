@@ -124,11 +124,11 @@ func natPortOK(proto uint16) bool {
 // natPort reads a port number or, when no number starts s, a service
 // name from /etc/services (any protocol, as getservbyname(name, NULL)).
 // It returns the port and the unread rest; a service name eats all of s.
-func natPort(s string, min uint64) (uint16, string, bool) {
+func natPort(n Names, s string, min uint64) (uint16, string, bool) {
 	if v, rest, ok := Strtoul(s); ok && v >= min && v <= 65535 {
 		return uint16(v), rest, true
 	}
-	if p, ok := lookupService(s, ""); ok {
+	if p, ok := n.Service(s, ""); ok {
 		return p, "", true
 	}
 	return 0, s, false
@@ -136,12 +136,12 @@ func natPort(s string, min uint64) (uint16, string, bool) {
 
 // parsePorts is libxt_NAT.c's parse_ports: "port", "lo-hi" or
 // "lo-hi/base" (base makes it a shifted port map).
-func (r *natRange) parsePorts(s string, portOK bool) error {
+func (r *natRange) parsePorts(n Names, s string, portOK bool) error {
 	if !portOK {
 		return fmt.Errorf("need TCP, UDP, SCTP or DCCP with port specification")
 	}
 	r.flags |= natProtoSpecified
-	lo, rest, ok := natPort(s, 0)
+	lo, rest, ok := natPort(n, s, 0)
 	if !ok {
 		return fmt.Errorf("port %q not valid", s)
 	}
@@ -172,7 +172,7 @@ func (r *natRange) parsePorts(s string, portOK bool) error {
 		return fmt.Errorf("garbage after port range: %q", rest)
 	}
 	// parse_ports does not look past the base port's digits.
-	base, _, ok := natPort(rest[1:], 1)
+	base, _, ok := natPort(n, rest[1:], 1)
 	if !ok {
 		return fmt.Errorf("port %q not valid", rest[1:])
 	}
@@ -184,7 +184,7 @@ func (r *natRange) parsePorts(s string, portOK bool) error {
 // parseTo is libxt_NAT.c's parse_to for --to-source/--to-destination:
 // [addr[-addr]][:port[-port[/port]]], IPv6 addresses in brackets when a
 // port follows.
-func (r *natRange) parseTo(arg string, portOK bool, fam Family) error {
+func (r *natRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
 	var start, portPart string
 	hasColon := false
 	if open := strings.IndexByte(arg, '['); open < 0 {
@@ -205,7 +205,7 @@ func (r *natRange) parseTo(arg string, portOK bool, fam Family) error {
 		}
 	}
 	if hasColon {
-		if err := r.parsePorts(portPart, portOK); err != nil {
+		if err := r.parsePorts(n, portPart, portOK); err != nil {
 			return err
 		}
 		// parse_to takes a colon at offset 0 ("[:port") or 2 ("[]:port",
@@ -260,9 +260,9 @@ func natParseOpts(in *ParseInput, rangeOpt string) (*natRange, error) {
 		var err error
 		switch o.Name {
 		case "to-source", "to-destination":
-			err = r.parseTo(o.Arg(), portOK, in.Family)
+			err = r.parseTo(in.names(), o.Arg(), portOK, in.Family)
 		case "to-ports":
-			err = r.parsePorts(o.Arg(), portOK)
+			err = r.parsePorts(in.names(), o.Arg(), portOK)
 		case "random":
 			r.flags |= natProtoRandom
 		case "random-fully":

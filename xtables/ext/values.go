@@ -1,13 +1,11 @@
 package ext
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -163,9 +161,9 @@ func digitValue(c byte) int {
 	return -1
 }
 
-// ParsePort parses a port number or a service name from /etc/services
-// for the given protocol name ("tcp", "udp"; "" for any).
-func ParsePort(s, proto string) (uint16, error) {
+// ParsePort parses a port number or a service name (n.Service) for the
+// given protocol name ("tcp", "udp"; "" for any).
+func ParsePort(n Names, s, proto string) (uint16, error) {
 	if s != "" && s[0] >= '0' && s[0] <= '9' {
 		v, err := ParseUint(s, 0, 65535)
 		if err != nil {
@@ -173,7 +171,7 @@ func ParsePort(s, proto string) (uint16, error) {
 		}
 		return uint16(v), nil
 	}
-	if p, ok := lookupService(s, proto); ok {
+	if p, ok := n.Service(s, proto); ok {
 		return p, nil
 	}
 	return 0, fmt.Errorf("invalid port/service %q", s)
@@ -181,20 +179,20 @@ func ParsePort(s, proto string) (uint16, error) {
 
 // ParsePortRange parses "port", "lo:hi", ":hi" or "lo:"; a missing bound
 // is 0 or 65535, as in xtables_parse_port_range.
-func ParsePortRange(s, proto string) (lo, hi uint16, err error) {
+func ParsePortRange(n Names, s, proto string) (lo, hi uint16, err error) {
 	a, b, isRange := strings.Cut(s, ":")
 	if !isRange {
-		p, err := ParsePort(s, proto)
+		p, err := ParsePort(n, s, proto)
 		return p, p, err
 	}
 	lo, hi = 0, 65535
 	if a != "" {
-		if lo, err = ParsePort(a, proto); err != nil {
+		if lo, err = ParsePort(n, a, proto); err != nil {
 			return 0, 0, err
 		}
 	}
 	if b != "" {
-		if hi, err = ParsePort(b, proto); err != nil {
+		if hi, err = ParsePort(n, b, proto); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -202,36 +200,6 @@ func ParsePortRange(s, proto string) (lo, hi uint16, err error) {
 		return 0, 0, fmt.Errorf("invalid port range %q: %d is above %d", s, lo, hi)
 	}
 	return lo, hi, nil
-}
-
-func lookupService(name, proto string) (uint16, bool) {
-	f, err := os.Open("/etc/services")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		port, p, ok := strings.Cut(fields[1], "/")
-		if !ok || (proto != "" && p != proto) {
-			continue
-		}
-		match := fields[0] == name
-		for _, alias := range fields[2:] {
-			match = match || alias == name
-		}
-		if match {
-			if v, err := strconv.ParseUint(port, 10, 16); err == nil {
-				return uint16(v), true
-			}
-		}
-	}
-	return 0, false
 }
 
 // ParseMarkMask parses "value[/mask]"; the mask defaults to 0xffffffff.

@@ -1,4 +1,4 @@
-package ext_test
+package hostnames_test
 
 import (
 	"fmt"
@@ -7,11 +7,8 @@ import (
 
 	"github.com/hostwall/hostwall/integration/nstest"
 	"github.com/hostwall/hostwall/xtables/ext"
+	"github.com/hostwall/hostwall/xtables/hostnames"
 )
-
-// kernelIPSets is the set match's resolver as the package starts: the
-// kernel's, before any test puts a fake in its place.
-var kernelIPSets = ext.IPSets
 
 // TestIPSetKernel asks the real kernel, as iptables does, for sets made
 // with ipset(8). Sets and their indexes are per network namespace, so it
@@ -46,7 +43,7 @@ func TestIPSetKernel(t *testing.T) {
 		}
 	}
 	nstest.InNetns(t, ns, func() {
-		k := kernelIPSets
+		k := hostnames.System{}
 		for i, s := range sets {
 			for _, fam := range []ext.Family{ext.IPv4, ext.IPv6} {
 				idx, err := k.Index(s.name, fam)
