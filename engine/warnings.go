@@ -9,6 +9,7 @@ import (
 
 	"github.com/hostwall/hostwall/policy"
 	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
 )
 
 // PublishedPortWarnings finds rules that can never do what their author
@@ -83,23 +84,33 @@ func publishedPorts(nat *xtables.Table) map[protoPort]string {
 }
 
 // destinationPorts reads the destination port range of a rule's tcp or
-// udp match (struct xt_tcp / xt_udp: spts[2], dpts[2], host order).
+// udp match from its typed value.
 func destinationPorts(r *xtables.Rule) (proto, lo, hi uint16, ok bool) {
 	if r.Header.InvFlags&xtables.InvProto != 0 {
 		return 0, 0, 0, false
 	}
 	for _, m := range r.Matches {
-		if (m.Name == "tcp" || m.Name == "udp") && len(m.Data) >= 8 {
-			lo, hi = xtables.NativeEndian.Uint16(m.Data[4:]), xtables.NativeEndian.Uint16(m.Data[6:])
-			inv := m.Data[8] // xt_udp.invflags
-			if m.Name == "tcp" {
-				inv = m.Data[11] // xt_tcp.invflags
+		var dst ext.PortRange
+		switch m.Name {
+		case "tcp":
+			t, err := ext.UnmarshalTCP(m.Data)
+			if err != nil {
+				continue
 			}
-			if lo == 0 && hi == 0xffff || inv&0x02 != 0 { // XT_*_INV_DSTPT
-				return 0, 0, 0, false
+			dst = t.Dst()
+		case "udp":
+			u, err := ext.UnmarshalUDP(m.Data)
+			if err != nil {
+				continue
 			}
-			return r.Header.Proto, lo, hi, true
+			dst = u.Dst()
+		default:
+			continue
 		}
+		if dst.Any() || dst.Invert {
+			return 0, 0, 0, false
+		}
+		return r.Header.Proto, dst.Lo, dst.Hi, true
 	}
 	return 0, 0, 0, false
 }

@@ -8,6 +8,57 @@ import (
 // struct xt_tcp (linux/netfilter/xt_tcpudp.h), 12 bytes:
 //
 //	__u16 spts[2]; __u16 dpts[2]; __u8 option; __u8 flg_mask; __u8 flg_cmp; __u8 invflags;
+//
+// TCP is its value; the nf_tables codec and the published-port warning
+// read it instead of the payload's offsets.
+type TCP struct {
+	SrcPorts, DstPorts [2]uint16 // inclusive ranges, 0:65535 when absent
+	Option             uint8     // --tcp-option, 0 when absent
+	FlagMask, FlagCmp  uint8     // --tcp-flags mask comp
+	InvFlags           uint8     // XT_TCP_INV_*
+}
+
+// PortRange is an inclusive port range as a tcp, udp or dccp match
+// holds it, and whether the option was inverted.
+type PortRange struct {
+	Lo, Hi uint16
+	Invert bool
+}
+
+// Any reports the full range, what an absent port option means.
+func (p PortRange) Any() bool { return p.Lo == 0 && p.Hi == 0xffff }
+
+// Src and Dst are the source and destination port options.
+func (t *TCP) Src() PortRange {
+	return PortRange{t.SrcPorts[0], t.SrcPorts[1], t.InvFlags&tcpInvSrcPort != 0}
+}
+func (t *TCP) Dst() PortRange {
+	return PortRange{t.DstPorts[0], t.DstPorts[1], t.InvFlags&tcpInvDstPort != 0}
+}
+
+// Marshal is the payload (XT_ALIGN(12) bytes).
+func (t *TCP) Marshal() []byte {
+	data := make([]byte, 16)
+	NE.PutUint16(data[0:], t.SrcPorts[0])
+	NE.PutUint16(data[2:], t.SrcPorts[1])
+	NE.PutUint16(data[4:], t.DstPorts[0])
+	NE.PutUint16(data[6:], t.DstPorts[1])
+	data[8], data[9], data[10], data[11] = t.Option, t.FlagMask, t.FlagCmp, t.InvFlags
+	return data
+}
+
+// UnmarshalTCP reads an xt_tcp payload.
+func UnmarshalTCP(data []byte) (*TCP, error) {
+	if len(data) < 12 {
+		return nil, fmt.Errorf("tcp: payload of %d bytes, want 12", len(data))
+	}
+	return &TCP{
+		SrcPorts: [2]uint16{NE.Uint16(data[0:]), NE.Uint16(data[2:])},
+		DstPorts: [2]uint16{NE.Uint16(data[4:]), NE.Uint16(data[6:])},
+		Option:   data[8], FlagMask: data[9], FlagCmp: data[10], InvFlags: data[11],
+	}, nil
+}
+
 const (
 	tcpInvSrcPort = 0x01 // XT_TCP_INV_SRCPT
 	tcpInvDstPort = 0x02 // XT_TCP_INV_DSTPT
@@ -42,9 +93,7 @@ func init() {
 }
 
 func parseTCP(in *ParseInput) ([]byte, error) {
-	data := make([]byte, 16)
-	NE.PutUint16(data[2:], 0xffff)
-	NE.PutUint16(data[6:], 0xffff)
+	t := TCP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
 	var seen uint8
 	once := func(o OptionValue, bit uint8, what string) error {
 		if seen&bit != 0 {
@@ -56,9 +105,9 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 	for _, o := range in.Options {
 		switch o.Name {
 		case "source-port", "sport", "destination-port", "dport":
-			off, inv, bit := 0, uint8(tcpInvSrcPort), uint8(1)
+			ports, inv, bit := &t.SrcPorts, uint8(tcpInvSrcPort), uint8(1)
 			if o.Name == "destination-port" || o.Name == "dport" {
-				off, inv, bit = 4, tcpInvDstPort, 2
+				ports, inv, bit = &t.DstPorts, tcpInvDstPort, 2
 			}
 			if err := once(o, bit, "--"+o.Name); err != nil {
 				return nil, err
@@ -67,10 +116,9 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			NE.PutUint16(data[off:], lo)
-			NE.PutUint16(data[off+2:], hi)
+			*ports = [2]uint16{lo, hi}
 			if o.Invert {
-				data[11] |= inv
+				t.InvFlags |= inv
 			}
 		case "syn", "tcp-flags":
 			if err := once(o, 4, "of --syn or --tcp-flags"); err != nil {
@@ -88,9 +136,9 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			data[9], data[10] = m, c
+			t.FlagMask, t.FlagCmp = m, c
 			if o.Invert {
-				data[11] |= tcpInvFlags
+				t.InvFlags |= tcpInvFlags
 			}
 		case "tcp-option":
 			if err := once(o, 8, "--tcp-option"); err != nil {
@@ -100,13 +148,13 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, in.Errorf(o, "bad TCP option: %v", err)
 			}
-			data[8] = uint8(v)
+			t.Option = uint8(v)
 			if o.Invert {
-				data[11] |= tcpInvOption
+				t.InvFlags |= tcpInvOption
 			}
 		}
 	}
-	return data, nil
+	return t.Marshal(), nil
 }
 
 func parseTCPFlags(s string) (uint8, error) {
@@ -149,30 +197,35 @@ func formatTCPFlags(b *strings.Builder, flags uint8) {
 }
 
 func saveTCP(b *strings.Builder, _ RuleInfo, data []byte) error {
-	inv := data[11]
-	if (data[9]|data[10])&^0x3f != 0 {
+	t, err := UnmarshalTCP(data)
+	if err != nil {
+		return err
+	}
+	inv := t.InvFlags
+	if (t.FlagMask|t.FlagCmp)&^0x3f != 0 {
 		// iptables has no name for ECE and CWR and would loop past its
 		// flag table; no rule iptables writes has them.
-		return fmt.Errorf("TCP flags %#x/%#x beyond FIN..URG", data[9], data[10])
+		return fmt.Errorf("TCP flags %#x/%#x beyond FIN..URG", t.FlagMask, t.FlagCmp)
 	}
-	savePorts(b, "sport", NE.Uint16(data[0:]), NE.Uint16(data[2:]), inv&tcpInvSrcPort != 0)
-	savePorts(b, "dport", NE.Uint16(data[4:]), NE.Uint16(data[6:]), inv&tcpInvDstPort != 0)
-	if data[8] != 0 || inv&tcpInvOption != 0 {
-		fmt.Fprintf(b, "%s --tcp-option %d", Invert(inv&tcpInvOption != 0), data[8])
+	savePorts(b, "sport", t.Src())
+	savePorts(b, "dport", t.Dst())
+	if t.Option != 0 || inv&tcpInvOption != 0 {
+		fmt.Fprintf(b, "%s --tcp-option %d", Invert(inv&tcpInvOption != 0), t.Option)
 	}
-	if data[9] != 0 || inv&tcpInvFlags != 0 {
+	if t.FlagMask != 0 || inv&tcpInvFlags != 0 {
 		fmt.Fprintf(b, "%s --tcp-flags ", Invert(inv&tcpInvFlags != 0))
-		formatTCPFlags(b, data[9])
+		formatTCPFlags(b, t.FlagMask)
 		b.WriteByte(' ')
-		formatTCPFlags(b, data[10])
+		formatTCPFlags(b, t.FlagCmp)
 	}
 	return nil
 }
 
 // savePorts prints a tcp/udp port range option, skipping the full range
 // as tcp_save and udp_save do.
-func savePorts(b *strings.Builder, name string, lo, hi uint16, inv bool) {
-	if lo == 0 && hi == 0xffff {
+func savePorts(b *strings.Builder, name string, p PortRange) {
+	lo, hi, inv := p.Lo, p.Hi, p.Invert
+	if p.Any() {
 		return
 	}
 	if lo == hi {

@@ -1,10 +1,51 @@
 package ext
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // struct xt_udp (linux/netfilter/xt_tcpudp.h), 10 bytes:
 //
 //	__u16 spts[2]; __u16 dpts[2]; __u8 invflags;
+//
+// UDP is its value.
+type UDP struct {
+	SrcPorts, DstPorts [2]uint16 // inclusive ranges, 0:65535 when absent
+	InvFlags           uint8     // XT_UDP_INV_*
+}
+
+// Src and Dst are the source and destination port options.
+func (u *UDP) Src() PortRange {
+	return PortRange{u.SrcPorts[0], u.SrcPorts[1], u.InvFlags&udpInvSrcPort != 0}
+}
+func (u *UDP) Dst() PortRange {
+	return PortRange{u.DstPorts[0], u.DstPorts[1], u.InvFlags&udpInvDstPort != 0}
+}
+
+// Marshal is the payload (XT_ALIGN(10) bytes).
+func (u *UDP) Marshal() []byte {
+	data := make([]byte, 16)
+	NE.PutUint16(data[0:], u.SrcPorts[0])
+	NE.PutUint16(data[2:], u.SrcPorts[1])
+	NE.PutUint16(data[4:], u.DstPorts[0])
+	NE.PutUint16(data[6:], u.DstPorts[1])
+	data[8] = u.InvFlags
+	return data
+}
+
+// UnmarshalUDP reads an xt_udp payload.
+func UnmarshalUDP(data []byte) (*UDP, error) {
+	if len(data) < 10 {
+		return nil, fmt.Errorf("udp: payload of %d bytes, want 10", len(data))
+	}
+	return &UDP{
+		SrcPorts: [2]uint16{NE.Uint16(data[0:]), NE.Uint16(data[2:])},
+		DstPorts: [2]uint16{NE.Uint16(data[4:]), NE.Uint16(data[6:])},
+		InvFlags: data[8],
+	}, nil
+}
+
 const (
 	udpInvSrcPort = 0x01 // XT_UDP_INV_SRCPT
 	udpInvDstPort = 0x02 // XT_UDP_INV_DSTPT
@@ -26,15 +67,13 @@ func init() {
 }
 
 func parseUDP(in *ParseInput) ([]byte, error) {
-	data := make([]byte, 16)
 	// An absent option is the full range, as udp_init sets it.
-	NE.PutUint16(data[2:], 0xffff)
-	NE.PutUint16(data[6:], 0xffff)
+	u := UDP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
 	seen := basicOnce{}
 	for _, o := range in.Options {
-		off, group, inv := 0, "sport", uint8(udpInvSrcPort)
+		ports, group, inv := &u.SrcPorts, "sport", uint8(udpInvSrcPort)
 		if o.Name == "destination-port" || o.Name == "dport" {
-			off, group, inv = 4, "dport", udpInvDstPort
+			ports, group, inv = &u.DstPorts, "dport", udpInvDstPort
 		}
 		if err := seen.check(in, o, group); err != nil {
 			return nil, err
@@ -45,20 +84,22 @@ func parseUDP(in *ParseInput) ([]byte, error) {
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}
-		NE.PutUint16(data[off:], lo)
-		NE.PutUint16(data[off+2:], hi)
+		*ports = [2]uint16{lo, hi}
 		if o.Invert {
-			data[8] |= inv
+			u.InvFlags |= inv
 		}
 	}
-	return data, nil
+	return u.Marshal(), nil
 }
 
 // saveUDP prints as udp_save: a full range is left out even when it was
 // inverted, like tcp.
 func saveUDP(b *strings.Builder, _ RuleInfo, data []byte) error {
-	inv := data[8]
-	savePorts(b, "sport", NE.Uint16(data[0:]), NE.Uint16(data[2:]), inv&udpInvSrcPort != 0)
-	savePorts(b, "dport", NE.Uint16(data[4:]), NE.Uint16(data[6:]), inv&udpInvDstPort != 0)
+	u, err := UnmarshalUDP(data)
+	if err != nil {
+		return err
+	}
+	savePorts(b, "sport", u.Src())
+	savePorts(b, "dport", u.Dst())
 	return nil
 }
