@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
 )
 
 // ErrUnrepresentable is wrapped by EncodeRule's errors for a rule that
@@ -272,20 +273,27 @@ func markExprs(data []byte) []Expr {
 // 1.8.9 writes as nft_compat: unknown inversion bits, a tcp option, and
 // the all-default match (-p tcp -m tcp), which would otherwise vanish.
 func thExprs(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
-	ne := xtables.NativeEndian
 	d := m.Data
-	spts := [2]uint16{ne.Uint16(d[0:]), ne.Uint16(d[2:])}
-	dpts := [2]uint16{ne.Uint16(d[4:]), ne.Uint16(d[6:])}
-	var inv byte
+	var spts, dpts [2]uint16
+	var inv, flagMask, flagCmp byte
 	var proto uint16
 	var out []Expr
 	if m.Name == "tcp" {
-		inv, proto = d[11], protoTCP
-		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || d[8] != 0 || allDefault(d[:12]) {
+		t, err := ext.UnmarshalTCP(d)
+		if err != nil {
+			return nil, err
+		}
+		spts, dpts, inv, proto = t.SrcPorts, t.DstPorts, t.InvFlags, protoTCP
+		flagMask, flagCmp = t.FlagMask, t.FlagCmp
+		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || t.Option != 0 || allDefault(d[:12]) {
 			return nil, nil
 		}
 	} else {
-		inv, proto = d[8], protoUDP
+		u, err := ext.UnmarshalUDP(d)
+		if err != nil {
+			return nil, err
+		}
+		spts, dpts, inv, proto = u.SrcPorts, u.DstPorts, u.InvFlags, protoUDP
 		if inv > udpInvMask || allDefault(d[:10]) {
 			return nil, nil
 		}
@@ -293,11 +301,11 @@ func thExprs(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
 	if h.Proto != proto {
 		return nil, fmt.Errorf("%w: %s match requires \"-p %s\" (iptables-nft refuses it too)", ErrUnrepresentable, m.Name, m.Name)
 	}
-	if m.Name == "tcp" && d[9] != 0 {
+	if m.Name == "tcp" && flagMask != 0 {
 		out = append(out,
 			&Payload{Base: unix.NFT_PAYLOAD_TRANSPORT_HEADER, Offset: thTCPFlags, Len: 1, Reg: unix.NFT_REG_1},
-			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{d[9]}, Xor: []byte{0}},
-			&Cmp{Op: cmpOp(inv&tcpInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{d[10]}})
+			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{flagMask}, Xor: []byte{0}},
+			&Cmp{Op: cmpOp(inv&tcpInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{flagCmp}})
 	}
 	invSrc, invDst := inv&tcpInvSrcPort != 0, inv&tcpInvDstPort != 0
 	if spts[0] != 0 && spts[0] == spts[1] && dpts[0] != 0 && dpts[0] == dpts[1] && invSrc == invDst {
