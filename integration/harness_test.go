@@ -5,9 +5,29 @@
 package integration
 
 import (
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/hostwall/hostwall/integration/nstest"
 )
 
 func TestMain(m *testing.M) { nstest.Main(m, "../cmd/hostwall") }
+
+// knob is the positive integer in the environment variable name, or def
+// when it is unset. integration/vm/init sets knobs to run the heaviest
+// loops fewer times under qemu's software emulation (README, make
+// vm-test): a knob changes how many times a test repeats what it checks,
+// never what it checks.
+func knob(t testing.TB, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
+}
