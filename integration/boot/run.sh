@@ -59,12 +59,12 @@ build_rootfs() { # DIR
     "${aptopts[@]}" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/lib/firmware/*' \
-    --dpkgopt='path-exclude=/usr/lib/modules/*/kernel/drivers/gpu/*' \
-    --dpkgopt='path-exclude=/usr/lib/modules/*/kernel/drivers/media/*' \
-    --dpkgopt='path-exclude=/usr/lib/modules/*/kernel/drivers/infiniband/*' \
-    --dpkgopt='path-exclude=/usr/lib/modules/*/kernel/drivers/net/wireless/*' \
-    --dpkgopt='path-exclude=/usr/lib/modules/*/kernel/sound/*' \
+    --dpkgopt='path-exclude=/lib/firmware/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/gpu/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/media/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/infiniband/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/drivers/net/wireless/*' \
+    --dpkgopt='path-exclude=/lib/modules/*/kernel/sound/*' \
     --essential-hook='chroot "$1" dpkg-divert --quiet --local --no-rename --divert /usr/sbin/update-initramfs.real --add /usr/sbin/update-initramfs' \
     --essential-hook='ln -s /bin/true "$1/usr/sbin/update-initramfs"' \
     --customize-hook='echo hostwall-boot >"$1/etc/hostname"' \
@@ -98,9 +98,13 @@ if [ ! -e "$BASE/.done" ]; then
   rm -rf "$BASE" && mkdir -p "$BASE"
   build_rootfs "$WORK/rootfs" >"$BASE/mmdebstrap.log" 2>&1 || { tail -n 30 "$BASE/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
   cache_kernel "$WORK/rootfs" "$BASE"
-  # Room for Docker's image and container layers (sparse file).
+  # Room for Docker's image and container layers (sparse file). No
+  # dir_index: e2fsprogs 1.47.0's mke2fs -d can write a bad checksum into
+  # an htree directory block ("Directory block checksum does not match"
+  # on a large directory); e2fsck checks what it wrote.
   size=$(( $(du -sm "$WORK/rootfs" | cut -f1) + 1024 ))
-  mke2fs -q -t ext4 -L root -d "$WORK/rootfs" "$BASE/rootfs.ext4" "${size}M"
+  mke2fs -q -t ext4 -O ^dir_index -L root -d "$WORK/rootfs" "$BASE/rootfs.ext4" "${size}M"
+  e2fsck -fn "$BASE/rootfs.ext4" >"$BASE/e2fsck.log" 2>&1 || { tail -n 20 "$BASE/e2fsck.log" >&2; die "the image does not check"; }
   rm -rf "$WORK/rootfs"
   touch "$BASE/.done"
   find "$CACHE" -mindepth 1 -maxdepth 1 -name 'rootfs-*' ! -name "rootfs-$key" -exec rm -rf {} +
