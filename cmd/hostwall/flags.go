@@ -43,6 +43,10 @@ var errHelpShown = errors.New("help shown")
 
 // parseFlags parses args; on -h or -V it prints and returns errHelpShown.
 func parseFlags(fs *cmdFlags, args []string) error {
+	if c, ok := fs.stdout.(*flagCollector); ok { // generate.go reads the options
+		c.fs = fs
+		return errHelpShown
+	}
 	if err := fs.Parse(joinOptionalArgs(fs.FlagSet, args)); err != nil {
 		return usagef("%s", explainFlagError(fs.FlagSet, args, err))
 	}

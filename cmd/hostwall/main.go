@@ -89,6 +89,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-V", "--version", "version":
 		printVersion(stdout)
 		return exitOK
+	case generateCommand: // hidden: man page and completions (generate.go)
+		var ue *usageError
+		switch err := runGenerate(args[1:], stdout); {
+		case err == nil, errors.Is(err, errHelpShown):
+			return exitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "hostwall %s: %v\n", generateCommand, err)
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "hostwall %s: %v\n", generateCommand, err)
+			return exitError
+		}
 	}
 	ctx, stop := signalContext() // signals.go
 	defer stop()

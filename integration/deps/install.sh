@@ -13,8 +13,8 @@
 #   docker       docker.io and busybox-static: the real-Docker test
 #   boot         mmdebstrap, e2fsprogs, qemu, busybox-static, cpio, kmod: the boot test
 #                (integration/boot/run.sh)
-#   test         all of the above, nftables, ipset, nfacct, git, and vagrant where
-#                the archive has it
+#   test         all of the above, nftables, ipset, nfacct, git, groff-base, zsh,
+#                and vagrant where the archive has it
 #   staticcheck  bin/tools/staticcheck at $STATICCHECK_VERSION (no root needed)
 #
 # Debian packages are installed only when dpkg-query says they are not;
@@ -49,8 +49,9 @@ pkgs_boot=(mmdebstrap e2fsprogs qemu-system-x86 busybox-static cpio kmod)
 # may use); nftables: nft, the oracle of the nf_tables backend; ipset:
 # sets for -m set and -j SET; netbase: /etc/protocols and /etc/services as
 # iptables reads them; git: make lint lists the Go files with it;
-# vagrant: make lint validates the Vagrantfile.
-pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git "${pkgs_docker[@]}" "${pkgs_boot[@]}" vagrant?)
+# vagrant: make lint validates the Vagrantfile; groff-base and zsh: the
+# man page and the zsh completion are rendered and run (cmd/hostwall).
+pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git groff-base zsh "${pkgs_docker[@]}" "${pkgs_boot[@]}" vagrant?)
 
 want=() staticcheck=
 for group in "$@"; do
