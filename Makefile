@@ -11,12 +11,23 @@ export CGO_ENABLED := 0
 # Appended, so they never shadow what PATH already finds.
 export PATH := $(PATH):/usr/local/go/bin:/usr/sbin:/sbin
 
-.PHONY: all build deps tools test unit integration docker-test vm-test boot-test bench lint fuzz demo clean
+.PHONY: all build release deps tools test unit integration docker-test vm-test boot-test bench lint fuzz demo clean
 
 all: build
 
+# Stamped with the version and commit git gives (--version), as the
+# release is; worked out once, when first used.
+LDFLAGS = $(eval LDFLAGS := $$(shell ./cmd/hostwall/release.sh ldflags))$(LDFLAGS)
+
 build:
-	$(GO) build -trimpath -ldflags "-s -w" -o $(BIN) ./cmd/hostwall
+	$(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hostwall
+
+# bin/release: static reproducible binaries for linux/amd64 and arm64
+# (each built twice; it fails unless the two are byte-identical), the
+# man page hostwall.8, completions for bash and zsh, and SHA256SUMS.
+# RELEASE_FRESH_CACHE=1 compiles the second build in an empty Go cache.
+release:
+	./cmd/hostwall/release.sh bin/release
 
 # The container image, made offline (no daemon, no registry; see
 # cmd/hostwall/internal/imagebuild): bin/hostwall-image.tar (amd64) and
@@ -40,7 +51,7 @@ image:
 # installs whatever of that is missing (make deps), so it runs as is on a
 # fresh Debian 12 machine.
 test: deps
-	@$(MAKE) --no-print-directory lint unit integration vm-test fuzz
+	@$(MAKE) --no-print-directory lint unit release integration vm-test fuzz
 
 # The Debian packages of every test, and staticcheck.
 deps:
