@@ -138,6 +138,9 @@ func (fs *cmdFlags) printHelp() {
 	var rows, last []row
 	width := 0
 	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return // internal plumbing, such as confirm's --guard
+		}
 		left := "    "
 		if f.Shorthand != "" {
 			left = "-" + f.Shorthand + ", "
