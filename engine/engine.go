@@ -27,6 +27,12 @@ type Options struct {
 	// Interfaces lists the interfaces a hook marked external-interfaces
 	// expands to (ExternalInterfaces when nil).
 	Interfaces func(patterns []string) ([]string, error)
+	// Remove takes the owned chains of the desired states away, with
+	// every rule jumping to them (the hooks), instead of applying them:
+	// what a watcher leaves behind in the backend it moves away from.
+	// Nothing else changes (an empty DOCKER-USER hostwall created
+	// stays); on the native backend, hostwall's table is deleted.
+	Remove bool
 }
 
 // Report says what an Apply did to one family.

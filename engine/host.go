@@ -236,3 +236,14 @@ func readNFTWhole(ctx context.Context, c *nft.Conn, f *xtables.Family, name stri
 	st.table.SortChains()
 	return st.table, nil
 }
+
+// Remove takes the owned chains of ds away from this host's backend,
+// with every rule jumping to them, and changes nothing else: legacy
+// replaces each table without them (counters of the other rules kept),
+// nft deletes the rules by handle and then the chains, native deletes
+// hostwall's table. Tables that do not exist are left alone.
+func (h *Host) Remove(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
+	opt.Remove = true
+	opt.Interfaces = func([]string) ([]string, error) { return nil, nil }
+	return h.Apply(ctx, ds, opt)
+}

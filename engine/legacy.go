@@ -60,6 +60,7 @@ type legacyTable struct {
 	enc           *xtables.Encoded
 	swapped       []xtables.Counters
 	countersAdded bool
+	remove        bool
 }
 
 // applyLegacy applies every family's policy under one xtables lock, as
@@ -97,7 +98,10 @@ func applyLegacy(ctx context.Context, jobs []legacyJob, lockFile string, opt Opt
 		rep := &Report{Family: j.d.Family}
 		reps = append(reps, rep)
 		for _, dt := range j.d.Tables {
-			lt := &legacyTable{conn: j.conn, d: j.d, dt: dt, tr: &TableReport{Table: dt.Table, Attempts: 1}}
+			if opt.Remove && !tableListed(j.d.Family, dt.Table) {
+				continue // nothing to remove; reading it would create it
+			}
+			lt := &legacyTable{conn: j.conn, d: j.d, dt: dt, remove: opt.Remove, tr: &TableReport{Table: dt.Table, Attempts: 1}}
 			if err := lt.plan(ctx, exists(dt.Table), opt.DryRun); err != nil {
 				return nil, nothingWritten(ctx, ds, err)
 			}
@@ -133,6 +137,13 @@ func applyLegacy(ctx context.Context, jobs []legacyJob, lockFile string, opt Opt
 		}
 	}
 	return reps, failed
+}
+
+// tableListed reports whether /proc lists a table (false when it cannot
+// be listed).
+func tableListed(f *xtables.Family, table string) bool {
+	names, err := xtables.TableNames(f)
+	return err == nil && slices.Contains(names, table)
 }
 
 // existingTables says whether a table exists. Only a dry run must know,
@@ -175,7 +186,7 @@ func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 		}
 		lt.cur, lt.info = cur, info
 	}
-	plan, err := PlanTable(lt.cur, lt.dt)
+	plan, err := planFor(lt.cur, lt.dt, lt.remove)
 	if err != nil {
 		return err
 	}

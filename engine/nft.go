@@ -139,6 +139,8 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 		reps   []*Report
 		states []*nftState
 		trs    []*TableReport
+		// native tables deleted whole (Options.Remove)
+		dropped []*TableReport
 	)
 	for _, d := range ds {
 		rep := &Report{Family: d.Family}
@@ -149,7 +151,7 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 			if err != nil {
 				return nil, nothingWritten(ctx, ds, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err))
 			}
-			plan, err := PlanTable(st.table, dt)
+			plan, err := planFor(st.table, dt, opt.Remove)
 			if err != nil {
 				return nil, nothingWritten(ctx, ds, err) // names the file line
 			}
@@ -162,6 +164,12 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 			}
 			tr := &TableReport{Table: dt.Table, Plan: plan, Attempts: attempt}
 			rep.Tables = append(rep.Tables, tr)
+			if plan.Changed() && opt.Remove && n.form != nil {
+				// The native table is hostwall's alone: delete it.
+				b.DelTable(nft.FamilyOf(d.Family), st.kernelTableName())
+				dropped = append(dropped, tr)
+				continue
+			}
 			if plan.Changed() {
 				if err := st.diff(&b, plan, d, dt); err != nil {
 					return nil, nothingWritten(ctx, ds, fmt.Errorf("%s table %s: %w", d.Family, dt.Table, err))
@@ -182,6 +190,9 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 	ctx = context.WithoutCancel(ctx)
 	if err := n.Conn.Commit(ctx, &b, gen); err != nil {
 		return reps, nothingWritten(ctx, ds, err) // one transaction: all or nothing
+	}
+	for _, tr := range dropped {
+		tr.Written = true
 	}
 	for i, st := range states {
 		trs[i].Written = true
@@ -445,6 +456,22 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 			}
 			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: enc.Compat, UserData: enc.UserData, At: at,
 				What: ruleOrigin(d, dt, c.Name, r)})
+		}
+	}
+	// Chains the plan takes away (Options.Remove): their rules, then
+	// the chains, once nothing jumps to them.
+	for _, c := range plan.Current.Chains {
+		kc := st.chains[c.Name]
+		if plan.Next.Chain(c.Name) != nil || kc == nil || kc.kernel == nil {
+			continue
+		}
+		for _, r := range c.Rules {
+			b.DelRule(nf, table, c.Name, st.handles[r], "deletion in chain "+c.Name)
+		}
+	}
+	for _, c := range plan.Current.Chains {
+		if kc := st.chains[c.Name]; plan.Next.Chain(c.Name) == nil && kc != nil && kc.kernel != nil {
+			b.DelChain(nf, table, c.Name)
 		}
 	}
 	return nil

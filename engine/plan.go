@@ -186,6 +186,34 @@ func PlanTable(cur *xtables.Table, want *policy.DesiredTable) (*Plan, error) {
 	return p, nil
 }
 
+// planFor is PlanTable, or with remove the plan that takes want's owned
+// chains and every hook to them away and changes nothing else.
+func planFor(cur *xtables.Table, want *policy.DesiredTable, remove bool) (*Plan, error) {
+	if !remove {
+		return PlanTable(cur, want)
+	}
+	empty := &policy.DesiredTable{Table: want.Table}
+	for _, o := range want.Owned {
+		empty.Owned = append(empty.Owned, &policy.OwnedChain{Name: o.Name, Pos: o.Pos})
+	}
+	p, err := PlanTable(cur, empty)
+	if err != nil {
+		return nil, err
+	}
+	p.ChainsCreated = nil
+	p.Diff = slices.DeleteFunc(p.Diff, func(l string) bool { return strings.HasPrefix(l, "+ -N ") })
+	p.Next.Chains = slices.DeleteFunc(p.Next.Chains, func(c *xtables.Chain) bool {
+		if !want.Owns(c.Name) {
+			return false
+		}
+		if cur.Chain(c.Name) != nil {
+			p.Diff = append(p.Diff, "- -X "+c.Name)
+		}
+		return true
+	})
+	return p, nil
+}
+
 // matchRules pairs new rules with equal old ones, keeping order: the
 // longest common subsequence of the two lists, so that inserting or
 // deleting one rule keeps every other rule (and its counters).
