@@ -334,3 +334,51 @@ func writeGuard(path string, s *guardState) error {
 	}
 	return watch.WriteFileAtomic(path, data)
 }
+
+// watchGuard is watch --confirm's confirm window: the watcher is its own
+// guard. The state file is the one apply --confirm writes (guard.json,
+// with the watcher's pid as the guard's), so 'hostwall confirm' works
+// the same; at the deadline the watcher claims the rollback by the same
+// rename, and puts the previous rules back itself.
+type watchGuard struct {
+	window time.Duration
+	record func(context.Context, []*policy.Desired) (*guardState, error)
+	wake   chan struct{}
+}
+
+func newWatchGuard(window time.Duration, usr1 <-chan os.Signal, record func(context.Context, []*policy.Desired) (*guardState, error)) *watchGuard {
+	g := &watchGuard{window: window, record: record, wake: make(chan struct{}, 1)}
+	go func() {
+		for range usr1 {
+			select {
+			case g.wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return g
+}
+
+func (g *watchGuard) Begin(ctx context.Context, next []*policy.Desired) (time.Time, error) {
+	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) && s.GuardPID != os.Getpid() {
+		return time.Time{}, fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
+	}
+	st, err := g.record(ctx, next)
+	if err != nil {
+		return time.Time{}, err
+	}
+	st.Deadline, st.GuardPID, st.ApplyPID = time.Now().Add(g.window), os.Getpid(), os.Getpid()
+	if err := writeGuard(guardFile(), st); err != nil {
+		return time.Time{}, fmt.Errorf("write the guard's state: %w", err)
+	}
+	return st.Deadline, nil
+}
+
+func (g *watchGuard) Confirmed() bool {
+	_, err := os.Stat(guardFile())
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+func (g *watchGuard) Expire() bool          { return os.Rename(guardFile(), rollbackFile()) == nil }
+func (g *watchGuard) Done()                 { os.Remove(rollbackFile()) }
+func (g *watchGuard) Wake() <-chan struct{} { return g.wake }

@@ -41,10 +41,16 @@ const (
 	Links
 	// Retry: a reconcile failed and is tried again.
 	Retry
+	// Backend: the backend the host uses may have changed (legacy
+	// tables appeared, iptables-nft rules of another program arrived,
+	// or the periodic re-detect): detect again before applying.
+	Backend
+	// Rollback: a rules-file change was not confirmed in time.
+	Rollback
 )
 
 func (k Kind) String() string {
-	return [...]string{"start", "files", "signal", "kernel", "links", "retry"}[k]
+	return [...]string{"start", "files", "signal", "kernel", "links", "retry", "backend", "rollback"}[k]
 }
 
 // Event is something after which desired state and kernel may differ.
@@ -85,6 +91,30 @@ type Config struct {
 	// OnReconcile, if set, is called after each reconcile.
 	OnReconcile func(Result)
 	Limits      Limits
+	// Redetect, if set, runs before the Apply of a reconcile that a
+	// Backend event asked for: it detects the backend again and, when
+	// it changed, applies ds there and removes hostwall's chains and
+	// hooks from the old one. It returns what moved ("" when nothing
+	// did); the scoped sources are started again after a move.
+	Redetect func(ctx context.Context, ds []*policy.Desired) (moved string, err error)
+	// Guard, if set, holds every rules-file change for confirmation
+	// (watch --confirm): see Guard.
+	Guard Guard
+}
+
+// Guard is the confirm window for rules-file changes. Begin runs before
+// a changed file is applied, and records what to roll back to (the
+// owned chains and hooks as the kernel has them); it returns the
+// deadline. Confirmed reports whether the change was confirmed (the
+// state file taken away); Expire, at the deadline, claims the rollback
+// (false: a confirm won the race); Done ends it.
+type Guard interface {
+	Begin(ctx context.Context, next []*policy.Desired) (time.Time, error)
+	Confirmed() bool
+	Expire() bool
+	Done()
+	// Wake, if not nil, is signalled by a confirm (SIGUSR1).
+	Wake() <-chan struct{}
 }
 
 // Limits keep the reconciler from fighting another program in a tight
@@ -177,6 +207,13 @@ type Reconciler struct {
 	scope   string // what the scoped sources were started for
 	stopSc  context.CancelFunc
 
+	// confirm window (Config.Guard): the desired state before the
+	// change awaiting confirmation, and its deadline; after a rollback,
+	// the print of the file content refused, held off until it changes.
+	pending  []*policy.Desired
+	deadline time.Time
+	refused  string
+
 	// back-off state
 	repairs   []time.Time
 	backoff   time.Duration
@@ -223,7 +260,18 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	due := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	guardTick := time.NewTicker(200 * time.Millisecond)
+	defer guardTick.Stop()
+	var wake <-chan struct{}
+	if r.cfg.Guard != nil {
+		wake = r.cfg.Guard.Wake()
+	}
 	for {
+		var gt <-chan time.Time
+		var gw <-chan struct{}
+		if r.pending != nil {
+			gt, gw = guardTick.C, wake
+		}
 		select {
 		case <-ctx.Done():
 			if r.stopSc != nil {
@@ -232,6 +280,10 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			return nil
 		case err := <-srcErr:
 			return err
+		case <-gw:
+			r.checkGuard(events)
+		case <-gt:
+			r.checkGuard(events)
 		case ev := <-events:
 			wasIdle := len(pending) == 0
 			pending = append(pending, ev)
@@ -276,6 +328,60 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// checkGuard ends a confirm window: confirmed, or at its deadline
+// rolled back (the previous desired state is put back in force by a
+// Rollback event, and the refused file content is held off).
+func (r *Reconciler) checkGuard(events chan Event) {
+	g := r.cfg.Guard
+	if g.Confirmed() {
+		r.log.Info("rules-file change confirmed; it stays")
+		r.pending = nil
+		g.Done()
+		return
+	}
+	if time.Now().Before(r.deadline) {
+		return
+	}
+	if !g.Expire() {
+		r.log.Info("rules-file change confirmed at the deadline; it stays")
+		r.pending = nil
+		g.Done()
+		return
+	}
+	r.refused = fingerprint(r.desired)
+	r.desired, r.pending = r.pending, nil
+	select {
+	case events <- Event{Kind: Rollback, What: "rules-file change not confirmed in time"}:
+	default:
+		// The queue is full: the reconcile it leads to applies r.desired.
+	}
+}
+
+// fingerprint prints the owned chains and hooks of desired states, to
+// tell whether a file's content changed.
+func fingerprint(ds []*policy.Desired) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "%s\n", d.Family)
+		for _, dt := range d.Tables {
+			fmt.Fprintf(&b, "*%s\n", dt.Table)
+			for _, o := range dt.Owned {
+				fmt.Fprintf(&b, ":%s\n", o.Name)
+				for _, rl := range o.Rules {
+					fmt.Fprintf(&b, "%s\n", dt.Text(o.Name, rl))
+				}
+			}
+			for _, h := range dt.Hooks {
+				fmt.Fprintf(&b, "%s\n", dt.Text(h.Chain, h.Rule))
+				if h.External != nil {
+					fmt.Fprintf(&b, "external %q\n", h.External.Patterns)
+				}
+			}
+		}
+	}
+	return b.String()
 }
 
 // holdUntil is when a reconcile of these events may run: now, unless
@@ -349,9 +455,25 @@ func (r *Reconciler) reconcile(ctx context.Context, evs []Event) (Result, error)
 			// Not retried: the next edit or SIGHUP reloads.
 			return Result{}, nil
 		}
-		r.desired = ds
+		if err := r.guardChange(ctx, ds, &res); err != nil {
+			return Result{}, nil
+		}
 	}
-	res.Reports, res.Err = r.cfg.Apply(ctx, r.desired)
+	for _, e := range evs {
+		if e.Kind == Backend && r.cfg.Redetect != nil {
+			moved, err := r.cfg.Redetect(ctx, r.desired)
+			if err != nil {
+				r.log.Warn("backend re-detection", "why", res.Reasons(), "err", err)
+			} else if moved != "" {
+				res.Changed = true
+				r.scope = "" // the scoped sources watch the new backend
+				r.log.Info("backend moved", "what", moved, "why", res.Reasons())
+			}
+			break
+		}
+	}
+	reps, err := r.cfg.Apply(ctx, r.desired)
+	res.Reports, res.Err = reps, err
 	for _, rep := range res.Reports {
 		for _, tr := range rep.Tables {
 			res.Changed = res.Changed || tr.Written
@@ -359,6 +481,13 @@ func (r *Reconciler) reconcile(ctx context.Context, evs []Event) (Result, error)
 	}
 	if ctx.Err() != nil {
 		return res, nil
+	}
+	for _, e := range evs {
+		if e.Kind == Rollback && res.Err == nil {
+			r.log.Warn("rules-file change rolled back for lack of confirmation: the previous rules are in force until the file changes again", "changes", res.Changes())
+			r.cfg.Guard.Done()
+			break
+		}
 	}
 	now := time.Now()
 	r.endConflict(now)
@@ -377,6 +506,34 @@ func (r *Reconciler) reconcile(ctx context.Context, evs []Event) (Result, error)
 	}
 	r.report(res)
 	return res, nil
+}
+
+// guardChange takes newly loaded desired states in: held off when they
+// are the content rolled back for lack of confirmation; opening a
+// confirm window (Config.Guard) when they change what is in force.
+// An error means they are not taken (logged).
+func (r *Reconciler) guardChange(ctx context.Context, ds []*policy.Desired, res *Result) error {
+	fp := fingerprint(ds)
+	if r.refused != "" {
+		if fp == r.refused {
+			r.log.Warn("the rules files still hold the change rolled back for lack of confirmation; the previous rules stay in force until the file changes again", "why", res.Reasons())
+			return nil
+		}
+		r.refused = ""
+	}
+	if r.cfg.Guard != nil && r.desired != nil && r.pending == nil && fp != fingerprint(r.desired) {
+		deadline, err := r.cfg.Guard.Begin(ctx, ds)
+		if err != nil {
+			res.Err = err
+			r.log.Error("rules-file change not applied: cannot keep the previous rules for its confirm window", "why", res.Reasons(), "err", err)
+			r.report(*res)
+			return err
+		}
+		r.pending, r.deadline = r.desired, deadline
+		r.log.Warn("rules-file change applied for confirmation: run 'hostwall confirm' before the deadline, or it is rolled back", "deadline", deadline.Format(time.TimeOnly))
+	}
+	r.desired = ds
+	return nil
 }
 
 func (r *Reconciler) report(res Result) {
