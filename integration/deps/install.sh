@@ -15,6 +15,7 @@
 #                (integration/boot/run.sh)
 #   test         all of the above, nftables, ipset, nfacct, git, groff-base, zsh,
 #                and vagrant where the archive has it
+#   cross        qemu-user-static: make cross runs the arm64 unit tests under it
 #   staticcheck  bin/tools/staticcheck at $STATICCHECK_VERSION (no root needed)
 #
 # Debian packages are installed only when dpkg-query says they are not;
@@ -44,6 +45,7 @@ command -v go >/dev/null || die "go not found on PATH (Go's tarball installs int
 pkgs_demo=(iproute2)
 pkgs_bench=(iptables iproute2 netbase)
 pkgs_docker=(docker.io busybox-static)
+pkgs_cross=(qemu-user-static)
 pkgs_boot=(mmdebstrap e2fsprogs qemu-system-x86 busybox-static cpio kmod)
 # iptables: the oracle (iptables-legacy-*, and the -nft variants Docker
 # may use); nftables: nft, the oracle of the nf_tables backend; ipset:
@@ -51,7 +53,7 @@ pkgs_boot=(mmdebstrap e2fsprogs qemu-system-x86 busybox-static cpio kmod)
 # iptables reads them; git: make lint lists the Go files with it;
 # vagrant: make lint validates the Vagrantfile; groff-base and zsh: the
 # man page and the zsh completion are rendered and run (cmd/hostwall).
-pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git groff-base zsh "${pkgs_docker[@]}" "${pkgs_boot[@]}" vagrant?)
+pkgs_test=(iptables nftables iproute2 ipset nfacct netbase git groff-base zsh "${pkgs_docker[@]}" "${pkgs_boot[@]}" "${pkgs_cross[@]}" vagrant?)
 
 want=() staticcheck=
 for group in "$@"; do
@@ -60,6 +62,7 @@ for group in "$@"; do
     bench) want+=("${pkgs_bench[@]}") ;;
     docker) want+=("${pkgs_docker[@]}") ;;
     boot) want+=("${pkgs_boot[@]}") ;;
+    cross) want+=("${pkgs_cross[@]}") ;;
     vm) want+=($(awk '!/^#/ && NF {print $1}' integration/vm/packages)) ;;
     test) want+=("${pkgs_test[@]}" $(awk '!/^#/ && NF {print $1}' integration/vm/packages)) ;;
     staticcheck) staticcheck=1 ;;
