@@ -67,7 +67,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprint(w, "\nRun 'hostwall COMMAND --help' for the options of a command.\n"+
 		"Exit status: 0 success, 1 error, 2 usage mistake; apply --detailed-exitcode:\n"+
-		"3 when something was written.\n")
+		"3 when something was written; 130 (SIGINT), 143 (SIGTERM): stopped before writing.\n")
 }
 
 func main() {
