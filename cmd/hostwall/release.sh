@@ -73,6 +73,7 @@ fi
 out=${1:-bin/release}
 mkdir -p "$(dirname "$out")"
 work=$(mktemp -d "$(dirname "$out")/.release.XXXXXX")
+work=$(cd "$work" && pwd) # GOCACHE must be absolute
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/a" "$work/b" "$work/cache"
 for arch in "${ARCHES[@]}"; do
