@@ -91,6 +91,7 @@ docker-test:
 vm-test:
 	$(DEPS) vm
 	./integration/vm/run.sh
+	@$(MAKE) --no-print-directory boot-test
 
 # A real boot of Debian 12 with systemd and docker.io under qemu: the
 # units in cmd/hostwall/systemd apply before Docker starts (the root
