@@ -3,8 +3,6 @@ package arch
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -16,9 +14,9 @@ import (
 // built, with the 64-bit struct ipt_replace). The build of linux/arm64
 // and the other supported targets is make cross's.
 func TestUnsupportedArchitectures(t *testing.T) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		goTool = p
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command: %v", err)
 	}
 	run := func(goos, goarch string, args ...string) (string, error) {
 		cmd := exec.Command(goTool, args...)
