@@ -98,11 +98,36 @@ func checkPlan(fam *xtables.Family, dt *policy.DesiredTable, plan *Plan, nf bool
 	}
 	p := &probs[0]
 	if pos, ok := dt.Locate(p.Chain, p.Rule, p.Kind, p.KernelName); ok {
-		return &policy.Error{Pos: pos, Msg: p.Msg}
+		return &RuleRefusedError{Family: fam, Table: plan.Next.Name, Chain: p.Chain, Pos: pos,
+			Rule: plan.Next.RuleText(plan.Next.Chain(p.Chain), p.Rule, false), Err: &policy.Error{Pos: pos, Msg: p.Msg}}
 	}
 	c := plan.Next.Chain(p.Chain)
 	return fmt.Errorf("%s table %s: chain %s rule %d (%s), already in the kernel: %s", fam, plan.Next.Name, p.Chain, p.Index+1,
 		plan.Next.RuleText(c, p.Rule, false), p.Msg)
+}
+
+// newRulePos is where the file wrote each rule a plan adds that a
+// kernel module checks (newRules' suspects, all of them).
+func newRulePos(dt *policy.DesiredTable, plan *Plan) []policy.Pos {
+	old := map[*xtables.Rule]bool{}
+	for _, c := range plan.Current.Chains {
+		for _, r := range c.Rules {
+			old[r] = true
+		}
+	}
+	var out []policy.Pos
+	for _, c := range plan.Next.Chains {
+		for _, r := range c.Rules {
+			if old[r] || len(r.Matches) == 0 && r.Target.IsStandard() {
+				continue
+			}
+			if pos, ok := dt.Locate(c.Name, r, ext.Target, ""); ok {
+				pos.Col = 0
+				out = append(out, pos)
+			}
+		}
+	}
+	return out
 }
 
 // newRules lists where the file wrote the rules a plan adds (owned rules

@@ -17,12 +17,17 @@ type Backend interface {
 	Apply(ctx context.Context, d *policy.Desired, opt Options) (*Report, error)
 }
 
-// Options tune an Apply.
+// Options tune an Apply. The zero value applies for real, waits
+// DefaultLockWait for the xtables lock and expands external-interfaces
+// hooks to this network namespace's interfaces.
 type Options struct {
 	// DryRun plans and reports without writing (and without creating a
 	// table that does not exist yet).
 	DryRun bool
-	// LockWait bounds the wait for the xtables lock.
+	// LockWait bounds the wait for the xtables lock (x_tables only):
+	// zero waits DefaultLockWait, NoLockWait (any negative value) tries
+	// once. When it ends with the lock still held the error matches
+	// ErrLockBusy; a context that ends first stops the wait as well.
 	LockWait time.Duration
 	// Interfaces lists the interfaces a hook marked external-interfaces
 	// expands to (ExternalInterfaces when nil).

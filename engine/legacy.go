@@ -78,7 +78,7 @@ func applyLegacy(ctx context.Context, jobs []legacyJob, lockFile string, opt Opt
 		if lockFile == "" {
 			lockFile = xtables.LockFile()
 		}
-		lctx, cancel := context.WithTimeout(ctx, opt.LockWait)
+		lctx, cancel := context.WithTimeout(ctx, lockWait(opt.LockWait))
 		lock, err := xtables.AcquireLock(lctx, lockFile)
 		cancel()
 		if err != nil {
@@ -339,8 +339,24 @@ func refused(changed []*legacyTable, i int, err error) error {
 	} else {
 		msg += "; " + strings.Join(state, ", ")
 	}
-	return errors.New(msg)
+	re := &RuleRefusedError{Family: fam, Table: name, Err: &msgError{msg, err}}
+	if lt.tr.Plan != nil {
+		re.Suspects = newRulePos(lt.dt, lt.tr.Plan)
+		if len(re.Suspects) == 1 {
+			re.Pos = re.Suspects[0]
+		}
+	}
+	return re
 }
+
+// msgError is an error with its own message that wraps err.
+type msgError struct {
+	msg string
+	err error
+}
+
+func (e *msgError) Error() string { return e.msg }
+func (e *msgError) Unwrap() error { return e.err }
 
 // oldIndexes maps each entry of the new table to the entry of the old one
 // whose counters it keeps (-1 for none): a rule to the entry of the same

@@ -95,24 +95,24 @@ func (n *Native) ApplyAll(ctx context.Context, ds []*policy.Desired, opt Options
 }
 
 // checkNative refuses what the native table cannot hold, before anything
-// is read: owned chains outside *filter, hooks from a chain that has no
+// is read (an ErrNotSupported): owned chains outside *filter, hooks from a chain that has no
 // base chain there, jumps from an owned chain to a chain not owned.
 func checkNative(d *policy.Desired) error {
 	for _, dt := range d.Tables {
 		if dt.Table != nft.NativeModelTable {
-			return fmt.Errorf("%s: --backend native keeps only *filter's owned chains (in nf_tables table %s); this file owns chains in *%s",
+			return notSupportedf("%s: --backend native keeps only *filter's owned chains (in nf_tables table %s); this file owns chains in *%s",
 				d.File, nft.NativeTable, dt.Table)
 		}
 		for _, h := range dt.Hooks {
 			if _, ok := nft.NativeBase(h.Chain); !ok {
-				return fmt.Errorf("%s: hook %s: --backend native hooks only from %s (base chains of nf_tables table %s)",
+				return notSupportedf("%s: hook %s: --backend native hooks only from %s (base chains of nf_tables table %s)",
 					h.Pos, dt.Text(h.Chain, h.Rule), strings.Join(nft.NativeBaseNames(), ", "), nft.NativeTable)
 			}
 		}
 		for _, o := range dt.Owned {
 			for i, r := range o.Rules {
 				if c := r.Target.Chain; r.Target.IsStandard() && c != "" && !dt.Owns(c) {
-					return fmt.Errorf("%s: %s: --backend native: chain %s is not an owned chain, and only owned chains exist in nf_tables table %s",
+					return notSupportedf("%s: %s: --backend native: chain %s is not an owned chain, and only owned chains exist in nf_tables table %s",
 						o.RulePos[i], dt.Text(o.Name, r), c, nft.NativeTable)
 				}
 			}

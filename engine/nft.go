@@ -8,6 +8,7 @@ import (
 
 	"github.com/hostwall/hostwall/policy"
 	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
 	"github.com/hostwall/hostwall/xtables/nft"
 )
 
@@ -189,7 +190,7 @@ func (n *NFT) applyOnce(ctx context.Context, ds []*policy.Desired, opt Options, 
 	// one transaction of every family, then its verification.
 	ctx = context.WithoutCancel(ctx)
 	if err := n.Conn.Commit(ctx, &b, gen); err != nil {
-		return reps, nothingWritten(ctx, ds, err) // one transaction: all or nothing
+		return reps, nothingWritten(ctx, ds, asRuleRefused(err)) // one transaction: all or nothing
 	}
 	for _, tr := range dropped {
 		tr.Written = true
@@ -455,7 +456,7 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 				}
 			}
 			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: enc.Compat, UserData: enc.UserData, At: at,
-				What: ruleOrigin(d, dt, c.Name, r)})
+				What: ruleOrigin(d, dt, c.Name, r), Ref: refusedRule(d, dt, c.Name, r)})
 		}
 	}
 	// Chains the plan takes away (Options.Remove): their rules, then
@@ -475,6 +476,32 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 		}
 	}
 	return nil
+}
+
+// refusedRule is the RuleRefusedError of a rule the plan adds, but for
+// its Err: the nft.NewRule's Ref, made whole by asRuleRefused when the
+// kernel refuses the rule.
+func refusedRule(d *policy.Desired, dt *policy.DesiredTable, chain string, r *xtables.Rule) *RuleRefusedError {
+	e := &RuleRefusedError{Family: d.Family, Table: dt.Table, Chain: chain, Rule: dt.Text(chain, r)}
+	e.Pos, _ = dt.Locate(chain, r, ext.Target, "")
+	e.Pos.Col = 0
+	return e
+}
+
+// asRuleRefused is err, a *RuleRefusedError when it is the kernel
+// refusing a rule of the batch (an *nft.RefusedError with a Ref).
+func asRuleRefused(err error) error {
+	var re *nft.RefusedError
+	if !errors.As(err, &re) {
+		return err
+	}
+	p, ok := re.Ref.(*RuleRefusedError)
+	if !ok {
+		return err
+	}
+	e := *p
+	e.Err = err
+	return &e
 }
 
 // ruleOrigin names a rule of the plan by where the rules file wrote it,

@@ -21,7 +21,8 @@ type RestoreOptions struct {
 	// Counters is -c: take rule and policy counters from the file.
 	Counters bool
 	// LockWait bounds the wait for the xtables lock (x_tables only:
-	// iptables-nft takes no lock either, nf_tables batches are atomic).
+	// iptables-nft takes no lock either, nf_tables batches are atomic):
+	// zero waits DefaultLockWait, NoLockWait (negative) not at all.
 	LockWait time.Duration
 	// Test is -t: read and build every table as a restore would, check
 	// what the kernel can check before a write, and write nothing.
@@ -56,7 +57,7 @@ func (h *Host) restoreLegacy(ctx context.Context, f *xtables.Family, file *polic
 		return fmt.Errorf("no %s socket open", f)
 	}
 	if !opt.Test { // a test writes nothing: no lock to take
-		lockCtx, cancel := context.WithTimeout(ctx, opt.LockWait)
+		lockCtx, cancel := context.WithTimeout(ctx, lockWait(opt.LockWait))
 		defer cancel()
 		lock, err := xtables.AcquireLock(lockCtx, xtables.LockFile())
 		if err != nil {

@@ -32,11 +32,18 @@ type BuildOptions struct {
 	Origins map[*xtables.Rule]*Command
 }
 
+// errNoFamily is the error of options without a Family: a rules file
+// means different rules in IPv4 and IPv6, so there is no default.
+var errNoFamily = errors.New("policy: no Family in the options (xtables.IPv4 or xtables.IPv6)")
+
 // Build applies a block to a table the way iptables-restore would and
 // returns the resulting table. It writes nothing; every error names the
 // file, line and column.
 func Build(b *Block, opt BuildOptions) (*xtables.Table, error) {
 	f := opt.Family
+	if f == nil {
+		return nil, errNoFamily
+	}
 	t, err := startTable(b, opt)
 	if err != nil {
 		return nil, err

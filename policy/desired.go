@@ -111,8 +111,12 @@ func (d *DesiredTable) Owns(chain string) bool {
 	return slices.ContainsFunc(d.Owned, func(o *OwnedChain) bool { return o.Name == chain })
 }
 
-// DesiredOptions say how to read a file for hostwall apply.
+// DesiredOptions say how to read a file for hostwall apply. Family is
+// required (ReadDesired fails without it); the other fields' zero values
+// are the defaults each names.
 type DesiredOptions struct {
+	// Family is xtables.IPv4 or xtables.IPv6: a file means different
+	// rules in each, so there is no default.
 	Family *xtables.Family
 	// Chains are the owned chains; DefaultChain when empty.
 	Chains []string
@@ -128,6 +132,9 @@ type DesiredOptions struct {
 // Each owned chain must be declared in the file; every rule of the file
 // is validated, managed or not, so a typo anywhere is reported.
 func ReadDesired(name string, data []byte, opt DesiredOptions) (*Desired, error) {
+	if opt.Family == nil {
+		return nil, errNoFamily
+	}
 	chains := opt.Chains
 	if len(chains) == 0 {
 		chains = []string{DefaultChain}

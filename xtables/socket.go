@@ -86,6 +86,17 @@ func TableNames(f *Family) ([]string, error) {
 	return strings.Fields(string(data)), nil
 }
 
+// ErrNotSupported means the kernel lacks what was asked for: x_tables
+// here (ENOPROTOOPT), nf_tables in package nft, whose ErrNotSupported
+// matches it. engine.ErrNotSupported is this error.
+var ErrNotSupported = errors.New("not supported")
+
+// notSupported is an error that matches ErrNotSupported as well as what
+// it wraps (the errno), with the message of the latter.
+type notSupported struct{ error }
+
+func (e notSupported) Unwrap() []error { return []error{e.error, ErrNotSupported} }
+
 // ErrNoProc means /proc is not mounted, so the tables that exist cannot
 // be listed without creating the ones that do not.
 var ErrNoProc = errors.New("/proc is not mounted: cannot list the tables that exist (name one with -t)")
@@ -313,7 +324,7 @@ func (c *Conn) explain(what string, err error) error {
 		hint := CapabilityHint()
 		return fmt.Errorf("%s %s: %w (%s)", c.fam, what, err, hint)
 	case errors.Is(err, unix.ENOPROTOOPT):
-		return fmt.Errorf("%s %s: %w (is the kernel built without x_tables legacy support?)", c.fam, what, err)
+		return notSupported{fmt.Errorf("%s %s: %w (is the kernel built without x_tables legacy support?)", c.fam, what, err)}
 	case errors.Is(err, unix.ENOENT):
 		return fmt.Errorf("%s %s: %w (table does not exist)", c.fam, what, err)
 	}

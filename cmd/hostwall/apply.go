@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hostwall/hostwall/engine"
 	"github.com/hostwall/hostwall/policy"
@@ -245,6 +246,25 @@ func readDesired(path string, fam *xtables.Family, chains []string, supported su
 	return policy.ReadDesired(name, data, policy.DesiredOptions{Family: fam, Chains: chains, Supported: supported})
 }
 
+// hostDesired reads a rules file as the engine's embedders do
+// (Host.ReadPolicy): extension revisions probed through h's backend.
+func hostDesired(ctx context.Context, h *engine.Host, path string, fam *xtables.Family, chains []string) (*policy.Desired, error) {
+	name, data, err := readNamed(path)
+	if err != nil {
+		return nil, err
+	}
+	return h.ReadPolicy(ctx, engine.Policy{Family: fam, Name: name, Data: data, Chains: chains})
+}
+
+// lockWait is -w as engine's LockWait: -w 0 tries the lock once, which
+// the engine's zero value does not (it waits its default).
+func (w *waitValue) lockWait() time.Duration {
+	if w.d == 0 {
+		return engine.NoLockWait
+	}
+	return w.d
+}
+
 // backendFlag registers --backend on a command that touches the kernel.
 func backendFlag(fs *cmdFlags) *string {
 	return fs.String("backend", "auto", "`BACKEND`: auto (detect what the host uses), legacy (x_tables, as\niptables-legacy), nft (nf_tables, as iptables-nft) or native\n(hostwall's own nf_tables tables)")
@@ -349,7 +369,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		warn(stderr, []string{fmt.Sprintf("%v: -i and -o not looked up", err)})
 	}
 	for _, fam := range fams {
-		d, err := readDesired(files[fam], fam, pf.owned(fam), h.Supported(ctx, fam))
+		d, err := hostDesired(ctx, h, files[fam], fam, pf.owned(fam))
 		if err != nil {
 			return fail(engine.BeforeWriting(ctx, err)) // a signal: says nothing was written
 		}
@@ -372,7 +392,7 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fail(err)
 	}
-	reps, err := h.Apply(ctx, ds, engine.Options{DryRun: *dryRun, LockWait: wait.d})
+	reps, err := h.Apply(ctx, ds, engine.Options{DryRun: *dryRun, LockWait: wait.lockWait()})
 	if jr != nil {
 		jr.fill(ds, reps)
 	}

@@ -58,7 +58,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer h.Close()
-	return h.Restore(ctx, fam, file, engine.RestoreOptions{NoFlush: *noflush, Counters: *counters, Test: *test, LockWait: wait.d})
+	return h.Restore(ctx, fam, file, engine.RestoreOptions{NoFlush: *noflush, Counters: *counters, Test: *test, LockWait: wait.lockWait()})
 }
 
 // readInput reads the one optional FILE operand, or standard input when

@@ -106,7 +106,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer mu.Unlock()
 		var ds []*policy.Desired
 		for _, fam := range fams {
-			d, err := readDesired(files[fam], fam, pf.owned(fam), h.Supported(ctx, fam))
+			d, err := hostDesired(ctx, h, files[fam], fam, pf.owned(fam))
 			if err != nil {
 				return nil, err
 			}
@@ -142,13 +142,13 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			nh.Close()
 			return "", err
 		}
-		reps, err := nh.Apply(ctx, ds, engine.Options{LockWait: wait.d})
+		reps, err := nh.Apply(ctx, ds, engine.Options{LockWait: wait.lockWait()})
 		nh.NoteWritten(reps)
 		if err != nil {
 			nh.Close()
 			return "", fmt.Errorf("apply on %s (staying on %s): %w", d.Backend, h.Backend, err)
 		}
-		removed, rerr := h.Remove(ctx, ds, engine.Options{LockWait: wait.d})
+		removed, rerr := h.Remove(ctx, ds, engine.Options{LockWait: wait.lockWait()})
 		old := h
 		h, last = nh, ds
 		old.Close()
@@ -164,7 +164,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mu.Lock()
 		defer mu.Unlock()
 		last = ds
-		reps, err := h.Apply(ctx, ds, engine.Options{LockWait: wait.d})
+		reps, err := h.Apply(ctx, ds, engine.Options{LockWait: wait.lockWait()})
 		h.NoteWritten(reps)
 		return reps, err
 	}

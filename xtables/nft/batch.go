@@ -16,8 +16,10 @@ import (
 // when the kernel refuses it (Refused).
 type Batch struct {
 	msgs []netlink.Message
-	// what[i] describes msgs[i] for error messages.
+	// what[i] describes msgs[i] for error messages; ref[i] is the
+	// caller's own reference to it (NewRule.Ref), nil for most.
 	what []string
+	ref  []any
 	// nextID numbers rules created in the batch (NFTA_RULE_ID).
 	nextID uint32
 }
@@ -38,6 +40,7 @@ func (b *Batch) add(typ uint16, flags netlink.HeaderFlags, family byte, attrs []
 		Data:   data,
 	})
 	b.what = append(b.what, what)
+	b.ref = append(b.ref, nil)
 }
 
 func encoder() *netlink.AttributeEncoder {
@@ -168,6 +171,10 @@ type NewRule struct {
 	At       Placement
 	// What names the rule in an error: where it came from.
 	What string
+	// Ref is the caller's own reference to the rule (where its rules
+	// file wrote it, say), handed back as RefusedError.Ref when the
+	// kernel refuses it.
+	Ref any
 }
 
 // AddRule adds a rule. It returns the rule's NFTA_RULE_ID, by which
@@ -198,6 +205,7 @@ func (b *Batch) AddRule(r NewRule) uint32 {
 		flags |= netlink.Append
 	}
 	b.add(unix.NFT_MSG_NEWRULE, flags, r.Family, mustEncode(ae), r.What)
+	b.ref[len(b.ref)-1] = r.Ref
 	return b.nextID
 }
 

@@ -20,7 +20,15 @@ import (
 var ErrGenChanged = errors.New("nf_tables changed by another writer since it was read")
 
 // ErrNotSupported means the kernel has no nf_tables (or no nfnetlink).
-var ErrNotSupported = errors.New("the kernel does not support nf_tables")
+// It matches xtables.ErrNotSupported (engine.ErrNotSupported) too.
+var ErrNotSupported error = &notSupportedError{}
+
+type notSupportedError struct{}
+
+func (*notSupportedError) Error() string { return "the kernel does not support nf_tables" }
+
+// Is makes errors.Is(ErrNotSupported, xtables.ErrNotSupported) true.
+func (*notSupportedError) Is(target error) bool { return target == xtables.ErrNotSupported }
 
 // Conn is a netlink socket to nf_tables in one network namespace.
 type Conn struct {
@@ -390,7 +398,12 @@ type RefusedError struct {
 	What string
 	// Reason is the kernel's extended-ack message, if any.
 	Reason string
-	Err    error
+	// Ref is the refused message's NewRule.Ref: the caller's own
+	// reference to the rule; nil for other messages.
+	Ref any
+	// Err is the kernel's error: an errno (unix.EINVAL, unix.ENOENT…),
+	// or ErrNotSupported for a kernel that lacks the expression.
+	Err error
 }
 
 func (e *RefusedError) Error() string {
@@ -457,11 +470,11 @@ func (c *Conn) Commit(ctx context.Context, b *Batch, gen uint32) error {
 				continue
 			}
 			if i < firstIdx {
-				what := "the batch"
+				what, ref := "the batch", any(nil)
 				if i > 0 && i <= len(b.what) {
-					what = b.what[i-1]
+					what, ref = b.what[i-1], b.ref[i-1]
 				}
-				first, firstIdx = &RefusedError{What: what, Reason: oe.Message, Err: c.explain(oe.Err)}, i
+				first, firstIdx = &RefusedError{What: what, Reason: oe.Message, Ref: ref, Err: c.explain(oe.Err)}, i
 			}
 			continue
 		}
