@@ -225,6 +225,10 @@ func TestWatchReloadsFile(t *testing.T) {
 			}
 			took := waitFor(t, 2*time.Second, "edit by rename applied", func() bool { return hasLine(t, ns, list, rule) })
 			t.Logf("%s: edit by rename applied in %v", backend, took.Round(time.Millisecond))
+			// The log line follows the write: give it a moment.
+			for i := 0; i < 50 && !strings.Contains(w.Log(), "files: "+path); i++ {
+				time.Sleep(20 * time.Millisecond)
+			}
 			if !strings.Contains(w.Log(), "files: "+path) {
 				t.Errorf("log does not name the file:\n%s", w.Log())
 			}
