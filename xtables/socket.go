@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -72,8 +73,17 @@ func (c *Conn) setsockopt(opt int, buf []byte) error {
 // TableNames lists the tables of the family that exist in this network
 // namespace. Reading a table that does not exist would make the kernel
 // load and create it, so callers list first, as iptables-save does.
+//
+// The list is the calling thread's network namespace's
+// (/proc/thread-self/net), as the socket is: /proc/net is the process's
+// main thread's, which differs for a thread locked in another namespace.
 func TableNames(f *Family) ([]string, error) {
-	data, err := os.ReadFile(f.tablesNames)
+	data, err := os.ReadFile("/proc/thread-self/net/" + filepath.Base(f.tablesNames))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, terr := os.Stat("/proc/thread-self"); terr != nil {
+			data, err = os.ReadFile(f.tablesNames) // before Linux 3.17
+		}
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		if _, perr := os.Stat("/proc/self"); perr != nil {
 			return nil, ErrNoProc
