@@ -12,7 +12,7 @@ import (
 	"github.com/hostwall/hostwall/integration/nstest"
 )
 
-func TestMain(m *testing.M) { nstest.Main(m, "../cmd/hostwall") }
+func TestMain(m *testing.M) { gateExamples(); nstest.Main(m, "../cmd/hostwall") }
 
 // knob is the positive integer in the environment variable name, or def
 // when it is unset. integration/vm/init sets knobs to run the heaviest
