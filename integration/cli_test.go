@@ -44,6 +44,9 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b cliBackend, ns string)) {
 				nstest.Require(t)
 			}
 			ns := nstest.Netns(t)
+			// The seed policy hooks DOCKER-USER from eth0: a namespace
+			// without one would draw apply's missing-interface warning.
+			nstest.Run(t, ns, nil, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer")
 			nstest.Run(t, ns, base, b.restore, "-c")
 			fn(t, b, ns)
 		})
@@ -360,9 +363,11 @@ func TestCLIDryRunPrivilege(t *testing.T) {
 		ns := nstest.Netns(t)
 		nstest.Run(t, ns, base, "iptables-legacy-restore", "-c")
 		before := filterBlob(t, ns)
-		// A lock file in a directory that is not there: no write can
-		// lock, a dry run needs no lock.
-		env := append(envWithout("XTABLES_LOCKFILE"), "XTABLES_LOCKFILE=/nonexistent/xtables.lock")
+		// A lock file that cannot be made (its directory would be a
+		// regular file; hostwall creates a missing lock directory, so a
+		// merely absent one would not do): no write can lock, a dry run
+		// needs no lock.
+		env := append(envWithout("XTABLES_LOCKFILE"), "XTABLES_LOCKFILE=/hostwall/xtables.lock")
 		chrooted := func(args ...string) cmdResult {
 			t.Helper()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -375,7 +380,7 @@ func TestCLIDryRunPrivilege(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "IPv4 filter: plan (dry run, nothing written)") {
 			t.Errorf("dry run without /proc and without a lock: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 		}
-		if r = chrooted("apply", "--backend", "legacy", "-4", "/policy.v4"); r.code != 1 || !strings.Contains(r.stderr, "/nonexistent/xtables.lock") {
+		if r = chrooted("apply", "--backend", "legacy", "-4", "/policy.v4"); r.code != 1 || !strings.Contains(r.stderr, "/hostwall/xtables.lock") {
 			t.Errorf("apply without a lock: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		if !bytes.Equal(filterBlob(t, ns), before) {
