@@ -1,6 +1,3 @@
-// Package engine makes the kernel's tables hold what a policy asks for,
-// changing only the chains hostwall owns and the hooks that reach them:
-// read, plan, write once, carry counters over, verify.
 package engine
 
 import (
