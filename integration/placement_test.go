@@ -49,6 +49,17 @@ var placementRules = map[*xtables.Family][]string{
 		"-j LOG",
 		"-j MARK --set-mark 1",
 		"-m conntrack --ctstate NEW",
+		"-m cgroup --path /",
+		"-p tcp -m socket",
+		"-m realm --realm 1",
+		"-m devgroup --src-group 1",
+		"-m devgroup --dst-group 1",
+		"-j TEE --gateway 192.0.2.1",
+		"-j CONNSECMARK --save",
+		"-j TRACE",
+		"-p tcp -j ECN --ecn-tcp-remove",
+		"-p tcp -j TCPOPTSTRIP --strip-options timestamp",
+		"-j IDLETIMER --timeout 10 --label x",
 	},
 	xtables.IPv6: {
 		"-p tcp -j DNAT --to-destination 2001:db8::1",
@@ -67,6 +78,10 @@ var placementRules = map[*xtables.Family][]string{
 		"-m addrtype --dst-type LOCAL --limit-iface-out",
 		"-m mac --mac-source 00:11:22:33:44:55",
 		"-j LOG",
+		"-m eui64",
+		"-j SNPT --src-pfx 2001:db8::/64 --dst-pfx 2001:db8:1::/64",
+		"-j DNPT --src-pfx 2001:db8::/64 --dst-pfx 2001:db8:1::/64",
+		"-m cgroup --path /",
 	},
 }
 

@@ -196,9 +196,10 @@ type Placement struct {
 	// Matches are the rule's matches, for a target that needs another
 	// match in its rule (TCPMSS wants a tcp match on SYN).
 	Matches []PlacedMatch
-	// NFTCompat is set when the rule goes to nf_tables through
-	// nft_compat, whose checkentry calls skip some checks
-	// (par->nft_compat).
+	// NFTCompat is set when the rule goes to nf_tables, where nft_compat
+	// runs the extension (its checkentry skips some checks:
+	// par->nft_compat) or iptables-nft writes it as native expressions
+	// (TRACE).
 	NFTCompat bool
 }
 

@@ -18,9 +18,13 @@ import (
 //
 // iptables 1.8.9 picks revision 2. The kernel resolves --path against
 // the cgroup2 hierarchy and refuses a path that does not exist there.
+// cgroupHooks are xt_cgroup.c's: only where a packet has a local socket.
+const cgroupHooks = HookInput | HookOutput | HookPostRouting
+
 func init() {
 	Register(&Extension{
 		Kind: Match, Name: "cgroup", Revision: 0, Family: FamilyAny,
+		Hooks:   cgroupHooks,
 		Size:    8,
 		Options: []Option{{Name: "cgroup", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
@@ -57,7 +61,8 @@ func init() {
 		v := v
 		Register(&Extension{
 			Kind: Match, Name: "cgroup", Revision: v.rev, Family: FamilyAny,
-			Size: v.size,
+			Hooks: cgroupHooks,
+			Size:  v.size,
 			Options: []Option{
 				{Name: "path", Args: 1, Invertible: true},
 				{Name: "cgroup", Args: 1, Invertible: true},

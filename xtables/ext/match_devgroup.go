@@ -20,7 +20,8 @@ const (
 func init() {
 	Register(&Extension{
 		Kind: Match, Name: "devgroup", Revision: 0, Family: FamilyAny,
-		Size: 20,
+		Check: checkDevgroup,
+		Size:  20,
 		Options: []Option{
 			{Name: "src-group", Args: 1, Invertible: true},
 			{Name: "dst-group", Args: 1, Invertible: true},
@@ -70,4 +71,17 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// checkDevgroup is devgroup_mt_checkentry (xt_devgroup.c): the input
+// device's group only on the way in, the output's only on the way out
+// (struct xt_devgroup_info: flags at 0).
+func checkDevgroup(p *Placement) error {
+	flags := NE.Uint32(p.Data)
+	if err := hooksOnly("match devgroup", func([]byte) bool { return flags&devgroupMatchSrc != 0 },
+		HookPreRouting|HookInput|HookForward, "--src-group")(p); err != nil {
+		return err
+	}
+	return hooksOnly("match devgroup", func([]byte) bool { return flags&devgroupMatchDst != 0 },
+		HookForward|HookOutput|HookPostRouting, "--dst-group")(p)
 }

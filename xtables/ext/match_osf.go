@@ -17,7 +17,8 @@ const (
 func init() {
 	Register(&Extension{
 		Kind: Match, Name: "osf", Revision: 0, Family: IPv4,
-		Size: 48,
+		Hooks: HookPreRouting | HookInput | HookForward, // xt_osf.c: SYNs coming in
+		Size:  48,
 		Options: []Option{
 			{Name: "genre", Args: 1, Invertible: true},
 			{Name: "ttl", Args: 1},

@@ -10,6 +10,8 @@ import "strings"
 func init() {
 	Register(&Extension{
 		Kind: Match, Name: "realm", Revision: 0, Family: IPv4,
+		// xt_realm.c: a route's realm exists once the packet is routed.
+		Hooks:   HookInput | HookForward | HookOutput | HookPostRouting,
 		Size:    12,
 		Options: []Option{{Name: "realm", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {

@@ -26,6 +26,7 @@ var socketFlags = []struct {
 func init() {
 	Register(&Extension{
 		Kind: Match, Name: "socket", Revision: 0, Family: IPv4,
+		Hooks: HookPreRouting | HookInput, // xt_socket.c: a socket the packet is for
 		Parse: func(in *ParseInput) ([]byte, error) { return []byte{}, nil },
 		Save:  func(*strings.Builder, RuleInfo, []byte) error { return nil },
 	})
@@ -39,7 +40,8 @@ func init() {
 		}
 		Register(&Extension{
 			Kind: Match, Name: "socket", Revision: rev, Family: FamilyAny,
-			Size: 1, Options: opts,
+			Hooks: HookPreRouting | HookInput,
+			Size:  1, Options: opts,
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, 8)
 				seen := newT1Opts(in)

@@ -10,6 +10,7 @@ import (
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "CONNSECMARK", Revision: 0, Family: FamilyAny,
+		Tables:  []string{"mangle", "security"}, // connsecmark_tg_check
 		Size:    1,
 		Options: []Option{{Name: "save"}, {Name: "restore"}},
 		Parse: func(in *ParseInput) ([]byte, error) {

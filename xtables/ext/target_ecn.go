@@ -17,7 +17,8 @@ const (
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "ECN", Revision: 0, Family: IPv4,
-		Size: 3,
+		Tables: []string{"mangle"}, // ipt_ECN.c
+		Size:   3,
 		Options: []Option{
 			{Name: "ecn-tcp-remove"},
 			{Name: "ecn-tcp-cwr", Args: 1},

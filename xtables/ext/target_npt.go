@@ -14,7 +14,11 @@ func init() {
 	for _, name := range []string{"SNPT", "DNPT"} {
 		Register(&Extension{
 			Kind: Target, Name: name, Revision: 0, Family: IPv6,
-			Size:    36,
+			Size: 36,
+			// ip6t_NPT.c: the source prefix is translated on the way
+			// out, the destination's on the way in.
+			Tables:  []string{"mangle"},
+			Hooks:   map[string]Hooks{"SNPT": HookInput | HookPostRouting, "DNPT": HookPreRouting | HookOutput}[name],
 			Options: []Option{{Name: "src-pfx", Args: 1}, {Name: "dst-pfx", Args: 1}},
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, 40)

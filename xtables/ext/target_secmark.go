@@ -21,6 +21,7 @@ func init() {
 		v := v
 		Register(&Extension{
 			Kind: Target, Name: "SECMARK", Revision: v.rev, Family: FamilyAny,
+			Tables:  []string{"mangle", "security"}, // secmark_tg_check
 			Size:    264,
 			Options: []Option{{Name: "selctx", Args: 1}},
 			Parse: func(in *ParseInput) ([]byte, error) {

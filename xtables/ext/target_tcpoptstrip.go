@@ -45,7 +45,8 @@ func unmarshalTCPOptStrip(data []byte) *TCPOptStrip {
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "TCPOPTSTRIP", Revision: 0, Family: FamilyAny,
-		Size: 32, Proto: 6,
+		Tables: []string{"mangle"}, // xt_TCPOPTSTRIP.c
+		Size:   32, Proto: 6,
 		Options: []Option{{Name: "strip-options", Args: 1}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			var t TCPOptStrip
