@@ -22,7 +22,10 @@ import (
 	"github.com/hostwall/hostwall/xtables"
 )
 
-// crashKills is how many times TestApplyCrashSafety kills hostwall apply.
+// crashKills is how many times TestApplyCrashSafety kills hostwall apply;
+// HOSTWALL_CRASH_KILLS overrides it (make vm-test: 50, each kill still in
+// its own slice of the run and the kills still required on both sides of
+// the replace).
 const crashKills = 200
 
 // crashBase is a filter table of about 10,000 foreign rules shaped like
@@ -198,6 +201,7 @@ func saveText(t *testing.T, tbl *xtables.Table) string {
 func TestApplyCrashSafety(t *testing.T) {
 	nstest.Require(t)
 	began := time.Now()
+	kills := knob(t, "HOSTWALL_CRASH_KILLS", crashKills)
 	ns := nstest.Netns(t)
 	base, baseRules := crashBase()
 	nstest.Run(t, ns, []byte(base), "iptables-legacy-restore")
@@ -287,15 +291,15 @@ func TestApplyCrashSafety(t *testing.T) {
 	t.Logf("unkilled apply on %d entries: median %v (of %v), new table seen at median %v (of %v)",
 		entries[0], median.Round(time.Microsecond), total, swap[len(swap)/2].Round(time.Microsecond), swap)
 
-	// Kill delays: one in each of crashKills equal slices of [0, 1.1 ×
+	// Kill delays: one in each of kills equal slices of [0, 1.1 ×
 	// the median run], at a random point of its slice, in random order.
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill delays from seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 	span := median + median/10
-	delays := make([]time.Duration, crashKills)
+	delays := make([]time.Duration, kills)
 	for i := range delays {
-		delays[i] = time.Duration((float64(i) + rng.Float64()) / crashKills * float64(span))
+		delays[i] = time.Duration((float64(i) + rng.Float64()) / float64(kills) * float64(span))
 	}
 	rng.Shuffle(len(delays), func(i, j int) { delays[i], delays[j] = delays[j], delays[i] })
 
@@ -358,5 +362,5 @@ func TestApplyCrashSafety(t *testing.T) {
 	if len(before.delays) == 0 || len(during.delays)+len(after.delays)+len(exited.delays) == 0 {
 		t.Errorf("the kills did not land on both sides of the replace: the delays do not span the apply")
 	}
-	t.Logf("%d kills in %v", crashKills, time.Since(began).Round(time.Millisecond))
+	t.Logf("%d kills in %v", kills, time.Since(began).Round(time.Millisecond))
 }

@@ -143,7 +143,7 @@ func hostwallNft(t *testing.T, ns string, args ...string) string {
 // IPv6 the rule counter values are compared with the file's instead.
 func TestNftRestoreSaveFixtures(t *testing.T) {
 	requireNftSave(t)
-	for _, fx := range loadFixtures(t) {
+	for _, fx := range nftFixtures(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(fx.path), ".rules")+"/"+filepath.Base(filepath.Dir(fx.path)), func(t *testing.T) {
 			t.Parallel()
 			checkNftRestoreSave(t, fx)
