@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -75,27 +76,63 @@ func guardPolicies(t *testing.T) (allow, refuse string) {
 	return allow, refuse
 }
 
-// killGuardAfter makes sure no guard outlives the test: the guard pid is
-// read from the state files it leaves, and killed by PID.
-func killGuardAfter(t *testing.T, runDir string) {
+// guardPID waits for the pending guard's state file and returns the
+// guard's pid; the guard is killed by that PID when the test ends, if
+// it still runs.
+func guardPID(t *testing.T, runDir string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, 10*time.Second, "the guard's state file", func() bool {
+		b, err := os.ReadFile(filepath.Join(runDir, "guard.json"))
+		if err != nil {
+			return false
+		}
+		var st struct {
+			GuardPID int `json:"guard_pid"`
+		}
+		return json.Unmarshal(b, &st) == nil && st.GuardPID > 0 && func() bool { pid = st.GuardPID; return true }()
+	})
 	t.Cleanup(func() {
-		for _, f := range []string{"guard.json", "guard.rollback.json"} {
-			if s, err := os.ReadFile(filepath.Join(runDir, f)); err == nil {
-				if _, rest, ok := strings.Cut(string(s), `"guard_pid": `); ok {
-					var pid int
-					if _, err := fmtSscan(rest, &pid); err == nil && pid > 0 {
-						syscall.Kill(pid, syscall.SIGKILL)
-					}
-				}
-			}
+		if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), "hostwall") {
+			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	})
+	return pid
+}
+
+// startApply starts hostwall apply ARGS in ns without a terminal and
+// returns its output and a channel that gets its exit code.
+func startApply(t *testing.T, ns string, args ...string) (*syncWriter, <-chan int) {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, nstest.Bin, "apply"}, args...)...)
+	cmd.Env = append(os.Environ(), "XTABLES_LOCKFILE="+filepath.Join(os.TempDir(), "hwtest-"+ns+".lock"))
+	out := &syncWriter{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	code := make(chan int, 1)
+	go func() { cmd.Wait(); code <- cmd.ProcessState.ExitCode() }()
+	return out, code
+}
+
+// exitWithin waits for an exit code from code.
+func exitWithin(t *testing.T, code <-chan int, d time.Duration, what string, out *syncWriter) int {
+	t.Helper()
+	select {
+	case c := <-code:
+		return c
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %v:\n%s", what, d, out.String())
+		return 0
+	}
 }
 
 // TestConfirmGuardRollsBack: apply --confirm 3s of a policy refusing the
-// client, started on a terminal (script's pty) that is then killed with
-// its whole session: the guard, in a session of its own, puts the
-// previous rules back after 3 s, and the client connects again.
+// client, started on a terminal (script's pty) whose other end then
+// dies, as when the SSH connection the new rules cut is torn down: the
+// apply, now the guard, gets the hangup, ignores it, puts the previous
+// rules back after 3 s, and the client connects again.
 func TestConfirmGuardRollsBack(t *testing.T) {
 	for _, backend := range []string{"nft", "legacy"} {
 		t.Run(backend, func(t *testing.T) {
@@ -106,7 +143,6 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 			}
 			runDir := t.TempDir()
 			t.Setenv("HOSTWALL_RUN_DIR", runDir)
-			killGuardAfter(t, runDir)
 			ns, connects := guardNets(t)
 			allow, refuse := guardPolicies(t)
 			nstest.MustHostwall(t, ns, "apply", "--backend", backend, "-4", allow)
@@ -125,16 +161,18 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 				t.Fatal(err)
 			}
 			started := time.Now()
+			pid := guardPID(t, runDir)
 			waitFor(t, 10*time.Second, "the prompt", func() bool { return strings.Contains(out.String(), "Type yes") })
 			if connects() {
 				t.Fatalf("the refusing policy is not in place:\n%s", out.String())
 			}
-			// The admin's session dies: hang up and kill the terminal's
-			// whole process group (script and the apply under it).
-			syscall.Kill(-term.Process.Pid, syscall.SIGHUP)
-			time.Sleep(100 * time.Millisecond)
-			syscall.Kill(-term.Process.Pid, syscall.SIGKILL)
+			// The terminal's other end dies: the kernel hangs the
+			// terminal up, sending SIGHUP to the apply's session.
+			term.Process.Kill()
 			term.Wait()
+			if syscall.Kill(pid, 0) != nil {
+				t.Fatalf("the apply (pid %d) did not survive the hangup:\n%s", pid, out.String())
+			}
 			if connects() {
 				t.Fatal("rolled back before the deadline")
 			}
@@ -143,13 +181,13 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 			if time.Since(started) < 3*time.Second {
 				t.Errorf("rolled back after %v, before the 3 s window", time.Since(started))
 			}
-			waitFor(t, 5*time.Second, "the guard's state files removed", func() bool {
+			waitFor(t, 5*time.Second, "the guard's end and its state files removed", func() bool {
 				_, e1 := os.Stat(filepath.Join(runDir, "guard.json"))
 				_, e2 := os.Stat(filepath.Join(runDir, "guard.rollback.json"))
-				return os.IsNotExist(e1) && os.IsNotExist(e2)
+				return os.IsNotExist(e1) && os.IsNotExist(e2) && syscall.Kill(pid, 0) == syscall.ESRCH
 			})
 			log, _ := os.ReadFile(filepath.Join(runDir, "guard.log"))
-			if !strings.Contains(string(log), "previous owned chains and hooks are back") {
+			if !strings.Contains(string(log), "not confirmed in time: the previous owned chains and hooks are back") {
 				t.Errorf("guard log:\n%s", log)
 			}
 		})
@@ -157,22 +195,26 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 }
 
 // TestConfirmGuardKeeps: with hostwall confirm inside the window, the
-// refusing policy stays past it.
+// waiting apply exits 0 and the refusing policy stays past the window.
 func TestConfirmGuardKeeps(t *testing.T) {
 	nstest.Require(t)
 	requireNft(t)
 	runDir := t.TempDir()
 	t.Setenv("HOSTWALL_RUN_DIR", runDir)
-	killGuardAfter(t, runDir)
 	ns, connects := guardNets(t)
 	allow, refuse := guardPolicies(t)
 	nstest.MustHostwall(t, ns, "apply", "--backend", "nft", "-4", allow)
-	_, errOut, code := nstest.Hostwall(t, ns, "apply", "--backend", "nft", "--confirm", "3s", "-4", refuse)
-	if code != 0 || !strings.Contains(errOut, "hostwall confirm") {
-		t.Fatalf("apply --confirm: exit %d\n%s", code, errOut)
+	out, code := startApply(t, ns, "--backend", "nft", "--confirm", "3s", "-4", refuse)
+	guardPID(t, runDir)
+	waitFor(t, 5*time.Second, "the apply's notice", func() bool { return strings.Contains(out.String(), "hostwall confirm") })
+	if connects() {
+		t.Fatal("the refusing policy is not in place")
 	}
-	if out := nstest.MustHostwall(t, ns, "confirm"); !strings.Contains(out, "confirmed") {
-		t.Errorf("confirm: %s", out)
+	if got := nstest.MustHostwall(t, ns, "confirm"); !strings.Contains(got, "confirmed") {
+		t.Errorf("confirm: %s", got)
+	}
+	if c := exitWithin(t, code, 2*time.Second, "the confirmed apply", out); c != 0 || !strings.Contains(out.String(), "confirmed; the new rules stay") {
+		t.Errorf("confirmed apply: exit %d\n%s", c, out.String())
 	}
 	if _, errOut, code := nstest.Hostwall(t, ns, "confirm"); code != 1 || !strings.Contains(errOut, "nothing to confirm") {
 		t.Errorf("second confirm: exit %d: %s", code, errOut)
@@ -187,7 +229,37 @@ func TestConfirmGuardKeeps(t *testing.T) {
 	}
 }
 
-func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }
+// TestConfirmGuardSignal: SIGTERM to a waiting apply --confirm (a logind
+// ending the session's processes) puts the previous rules back at once,
+// long before the window ends, and exits 143; a late confirm is told
+// there is nothing to confirm.
+func TestConfirmGuardSignal(t *testing.T) {
+	nstest.Require(t)
+	requireNft(t)
+	runDir := t.TempDir()
+	t.Setenv("HOSTWALL_RUN_DIR", runDir)
+	ns, connects := guardNets(t)
+	allow, refuse := guardPolicies(t)
+	nstest.MustHostwall(t, ns, "apply", "--backend", "nft", "-4", allow)
+	out, code := startApply(t, ns, "--backend", "nft", "--confirm", "60s", "-4", refuse)
+	pid := guardPID(t, runDir)
+	waitFor(t, 5*time.Second, "the apply's notice", func() bool { return strings.Contains(out.String(), "hostwall confirm") })
+	if connects() {
+		t.Fatal("the refusing policy is not in place")
+	}
+	sent := time.Now()
+	syscall.Kill(pid, syscall.SIGTERM)
+	if c := exitWithin(t, code, 10*time.Second, "the apply after SIGTERM", out); c != 143 || !strings.Contains(out.String(), "previous owned chains and hooks are back") {
+		t.Errorf("apply after SIGTERM: exit %d (want 143)\n%s", c, out.String())
+	}
+	t.Logf("rolled back and exited %v after SIGTERM (window 60s)", time.Since(sent).Round(time.Millisecond))
+	if !connects() {
+		t.Error("the client cannot connect after the rollback")
+	}
+	if _, errOut, code := nstest.Hostwall(t, ns, "confirm"); code != 1 || !strings.Contains(errOut, "nothing to confirm") {
+		t.Errorf("confirm after the rollback: exit %d: %s", code, errOut)
+	}
+}
 
 // syncWriter is a bytes.Buffer safe to write from a command's copier
 // while the test reads it.

@@ -400,6 +400,9 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printReport(out, rep, *dryRun, of.limit())
 	}
 	if err != nil {
+		if g != nil {
+			g.abandon()
+		}
 		return fail(err)
 	}
 	if *dryRun {

@@ -1,11 +1,15 @@
 package main
 
 // The lockout guard: apply --confirm DURATION records the owned chains
-// and hooks as they are, starts a guard process that does not depend on
-// the terminal (its own session, SIGHUP ignored, no terminal file
-// descriptors), applies, and leaves the rest to the guard: unless
-// "hostwall confirm" runs (or "yes" is typed at apply's prompt) within
-// DURATION, the guard puts the recorded chains and hooks back.
+// and hooks as they are, applies, and then stays as the guard: unless
+// "hostwall confirm" runs (or "yes" is typed at its prompt) within
+// DURATION, it puts the recorded chains and hooks back. The guard is the
+// apply process itself (hostwall never starts another program): it
+// outlives the terminal — a hangup (the SSH connection the new rules
+// cut) and a closed output are ignored — and SIGINT, SIGTERM or an
+// answer other than yes put the previous rules back at once. Only
+// SIGKILL leaves the new rules unguarded; 'hostwall confirm' then says
+// the guard is gone.
 //
 // The state file ($HOSTWALL_RUN_DIR or /run/hostwall, guard.json) is
 // written before the first change. Whoever renames it first wins: the
@@ -23,7 +27,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -60,15 +63,22 @@ func guardFile() string    { return filepath.Join(watch.RunDir(), "guard.json") 
 func rollbackFile() string { return filepath.Join(watch.RunDir(), "guard.rollback.json") }
 func guardLog() string     { return filepath.Join(watch.RunDir(), "guard.log") }
 
-// guard is a pending confirmation, started by startGuard.
+// errNotConfirmed ends an apply --confirm whose rules were put back.
+var errNotConfirmed = errors.New("not confirmed: the previous owned chains and hooks are back")
+
+// guard is a pending confirmation, started by startGuard; this process
+// is its guard.
 type guard struct {
 	state  *guardState
 	window time.Duration
+	logf   *os.File
+	log    *slog.Logger
+	usr1   chan os.Signal
 }
 
-// startGuard records the previous owned chains and hooks of ds and
-// starts the guard process, before anything is written. nil when
-// window is 0.
+// startGuard records the previous owned chains and hooks of ds, before
+// anything is written, and makes this process the guard: hangups and
+// broken pipes no longer stop it. nil when window is 0.
 func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, window time.Duration, dryRun bool) (*guard, error) {
 	if window <= 0 {
 		return nil, nil
@@ -79,7 +89,7 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) {
 		return nil, fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
 	}
-	st := &guardState{Backend: string(h.Backend), Deadline: time.Now().Add(window), ApplyPID: os.Getpid()}
+	st := &guardState{Backend: string(h.Backend), Deadline: time.Now().Add(window), GuardPID: os.Getpid(), ApplyPID: os.Getpid()}
 	for _, d := range ds {
 		prev, err := previousRules(ctx, h, d)
 		if err != nil {
@@ -87,41 +97,22 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 		}
 		st.Families = append(st.Families, prev)
 	}
-	if err := writeGuard(guardFile(), st); err != nil {
-		return nil, fmt.Errorf("write the guard's state: %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		os.Remove(guardFile())
-		return nil, err
-	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		os.Remove(guardFile())
-		return nil, err
-	}
-	defer null.Close()
 	logf, err := os.OpenFile(guardLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		os.Remove(guardFile())
-		return nil, err
+		return nil, fmt.Errorf("open the guard's log: %w", err)
 	}
-	defer logf.Close()
-	cmd := exec.Command(self, "confirm", "--guard", guardFile())
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, logf, logf
-	// Its own session: no controlling terminal, so a hangup of the
-	// admin's terminal never reaches it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		os.Remove(guardFile())
-		return nil, fmt.Errorf("start the guard: %w", err)
-	}
-	st.GuardPID = cmd.Process.Pid
-	cmd.Process.Release()
 	if err := writeGuard(guardFile(), st); err != nil {
-		return nil, err
+		logf.Close()
+		return nil, fmt.Errorf("write the guard's state: %w", err)
 	}
-	return &guard{state: st, window: window}, nil
+	// The admin's terminal may go away with the connection the new rules
+	// cut: its hangup must not end the guard, nor writes to it fail it.
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	g := &guard{state: st, window: window, logf: logf, usr1: make(chan os.Signal, 1),
+		log: slog.New(slog.NewTextHandler(logf, nil)).With("pid", os.Getpid())}
+	signal.Notify(g.usr1, syscall.SIGUSR1)
+	g.log.Info("guard waiting", "deadline", st.Deadline)
+	return g, nil
 }
 
 // previousRules writes one family's owned chains and hooks, as the
@@ -162,50 +153,100 @@ func previousRules(ctx context.Context, h *engine.Host, d *policy.Desired) (guar
 	return p, nil
 }
 
-// wait ends apply --confirm: on a terminal it asks for "yes" until the
-// deadline; elsewhere it says how to confirm, and leaves it to the guard.
+// wait ends apply --confirm: it waits for the confirmation — "yes"
+// typed at the prompt on a terminal, or 'hostwall confirm' from anywhere
+// — until the deadline, and puts the previous rules back unless it came.
+// A signal (ctx) or another answer puts them back at once.
 func (g *guard) wait(ctx context.Context, stdout io.Writer) error {
-	fmt.Fprintf(stdout, "hostwall: the new rules stay only if confirmed by %s (%v): run 'hostwall confirm'; otherwise the guard (pid %d) puts the previous owned chains and hooks back\n",
+	defer g.close()
+	fmt.Fprintf(stdout, "hostwall: the new rules stay only if confirmed by %s (%v): type yes here or run 'hostwall confirm'; otherwise this process (pid %d) puts the previous owned chains and hooks back (a hangup does not stop it; Ctrl-C or SIGTERM puts them back now)\n",
 		g.state.Deadline.Format(time.TimeOnly), g.window, g.state.GuardPID)
-	if _, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS); err != nil {
-		return nil // not a terminal
-	}
-	fmt.Fprint(stdout, "Type yes to keep them: ")
 	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-		answer <- strings.TrimSpace(line)
-	}()
-	select {
-	case a := <-answer:
-		if a != "yes" {
-			fmt.Fprintln(stdout, "not confirmed: the guard rolls back at the deadline")
+	if _, err := unix.IoctlGetTermios(int(os.Stdin.Fd()), unix.TCGETS); err == nil {
+		fmt.Fprint(stdout, "Type yes to keep them: ")
+		go func() {
+			// A hung-up terminal reads as an error: no answer, the
+			// deadline decides.
+			if line, err := bufio.NewReader(os.Stdin).ReadString('\n'); err == nil {
+				answer <- strings.TrimSpace(line)
+			}
+		}()
+	}
+	deadline := time.NewTimer(time.Until(g.state.Deadline))
+	defer deadline.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case a := <-answer:
+			if a == "yes" {
+				return confirm(stdout)
+			}
+			fmt.Fprintf(stdout, "answer %q is not yes: ", a)
+			return g.expire(ctx, stdout, "not confirmed at the prompt")
+		case <-ctx.Done():
+			fmt.Fprintln(stdout)
+			return g.expire(ctx, stdout, context.Cause(ctx).Error())
+		case <-deadline.C:
+			fmt.Fprintln(stdout)
+			return g.expire(ctx, stdout, "not confirmed in time")
+		case <-g.usr1:
+		case <-tick.C:
+		}
+		if _, err := os.Stat(guardFile()); errors.Is(err, fs.ErrNotExist) {
+			g.log.Info("confirmed; the new rules stay")
+			fmt.Fprintln(stdout, "\nhostwall: confirmed; the new rules stay")
 			return nil
 		}
-		return confirm(stdout)
-	case <-time.After(time.Until(g.state.Deadline)):
-		fmt.Fprintln(stdout, "\nnot confirmed in time: the guard rolls back")
-		return nil
-	case <-ctx.Done():
+	}
+}
+
+// expire claims the rollback (a confirm that took the state file first
+// wins) and puts the previous rules back, whatever ctx says.
+func (g *guard) expire(ctx context.Context, stdout io.Writer, why string) error {
+	if err := os.Rename(guardFile(), rollbackFile()); err != nil {
+		g.log.Info("confirmed just before the rollback; the new rules stay", "err", err)
+		fmt.Fprintln(stdout, "hostwall: confirmed; the new rules stay")
 		return nil
 	}
+	defer os.Remove(rollbackFile())
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := rollback(rctx, g.state); err != nil {
+		g.log.Error("roll back failed", "why", why, "err", err)
+		return fmt.Errorf("%s, and putting the previous owned chains and hooks back failed: %w", why, err)
+	}
+	g.log.Info(why + ": the previous owned chains and hooks are back")
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", context.Cause(ctx), errNotConfirmed)
+	}
+	return fmt.Errorf("%s: %w", why, errNotConfirmed)
+}
+
+// abandon ends a guard whose apply failed: the engine left the kernel
+// as it was, so there is nothing to guard.
+func (g *guard) abandon() {
+	os.Remove(guardFile())
+	g.log.Info("apply failed; nothing to guard")
+	g.close()
+}
+
+func (g *guard) close() {
+	signal.Stop(g.usr1)
+	g.logf.Close()
 }
 
 func runConfirm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("confirm", "",
-		"Keep the rules of a pending 'hostwall apply --confirm DURATION': stop its\n"+
-			"guard before it puts the previous owned chains and hooks back. Fails\n"+
-			"when nothing is pending or the guard already rolled back.", stdout)
-	guardPath := fs.String("guard", "", "")
-	fs.MarkHidden("guard")
+		"Keep the rules of a pending 'hostwall apply --confirm DURATION' (or of\n"+
+			"'hostwall watch --confirm'): tell its guard not to put the previous\n"+
+			"owned chains and hooks back. Fails when nothing is pending or the\n"+
+			"guard already rolled back.", stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if *guardPath != "" {
-		return runGuard(ctx, *guardPath)
 	}
 	return confirm(stdout)
 }
@@ -223,58 +264,21 @@ func confirm(stdout io.Writer) error {
 		return err
 	}
 	// Removing the file is the confirmation: the guard's rename then
-	// fails, and it exits without touching anything.
+	// fails, and it ends without touching anything.
 	if err := os.Remove(guardFile()); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("too late: the guard is rolling back")
 		}
 		return err
 	}
-	if s.GuardPID > 0 {
+	switch {
+	case s.GuardPID == os.Getpid():
+	case alive(s.GuardPID):
 		syscall.Kill(s.GuardPID, syscall.SIGUSR1)
+	default:
+		fmt.Fprintf(stdout, "hostwall: the guard (pid %d) had ended before its deadline without rolling back (killed?)\n", s.GuardPID)
 	}
 	fmt.Fprintln(stdout, "hostwall: confirmed; the new rules stay")
-	return nil
-}
-
-// runGuard is the guard process: it waits for the deadline, and rolls
-// back unless the state file was taken away (confirmed) first.
-func runGuard(ctx context.Context, path string) error {
-	// The terminal's hangup, and the SIGTERM/SIGINT of whoever killed the
-	// apply's process group, must not stop it.
-	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
-	st, err := readGuard(path)
-	if err != nil {
-		return err
-	}
-	log.Info("guard waiting", "deadline", st.Deadline, "apply_pid", st.ApplyPID)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(st.Deadline) {
-		select {
-		case <-usr1:
-		case <-tick.C:
-		}
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			log.Info("confirmed; the new rules stay")
-			return nil
-		}
-	}
-	if err := os.Rename(path, rollbackFile()); err != nil {
-		log.Info("confirmed at the deadline; the new rules stay", "err", err)
-		return nil
-	}
-	defer os.Remove(rollbackFile())
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	defer cancel()
-	if err := rollback(ctx, st); err != nil {
-		log.Error("roll back failed", "err", err)
-		return err
-	}
-	log.Info("not confirmed in time: the previous owned chains and hooks are back")
 	return nil
 }
 

@@ -139,7 +139,7 @@ func (fs *cmdFlags) printHelp() {
 	width := 0
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Hidden {
-			return // internal plumbing, such as confirm's --guard
+			return // internal plumbing, never in --help
 		}
 		left := "    "
 		if f.Shorthand != "" {

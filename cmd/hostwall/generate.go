@@ -58,7 +58,7 @@ func options(fs *cmdFlags) []option {
 	var out, last []option
 	fs.VisitAll(func(f *pflag.Flag) {
 		if f.Hidden {
-			return // internal: confirm --guard
+			return // internal plumbing, never documented
 		}
 		arg, usage := pflag.UnquoteUsage(f)
 		if f.Value.Type() == "bool" {
