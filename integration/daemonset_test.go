@@ -44,7 +44,7 @@ const imageBinary = "/usr/sbin/hostwall"
 // is what keeps writers apart.
 func TestDaemonSet(t *testing.T) {
 	nstest.Require(t)
-	nstest.RequireTools(t, "unshare", "sh", "mount", "mkdir", "timeout", "pgrep", "iptables-nft", "iptables-nft-save", "ip6tables-nft-save")
+	nstest.RequireTools(t, "unshare", "sh", "mount", "mkdir", "timeout", "iptables-nft", "iptables-nft-save", "ip6tables-nft-save")
 	for _, node := range []string{"nft", "legacy"} {
 		t.Run(node, func(t *testing.T) { daemonSetOn(t, node) })
 	}

@@ -79,12 +79,10 @@ func startWatch(t *testing.T, ns string, args ...string) *watcher {
 // PID is the hostwall process's (ip netns exec execs it, under timeout).
 func (w *watcher) PID(t *testing.T) int {
 	t.Helper()
-	out, err := exec.Command("pgrep", "-P", fmt.Sprint(w.cmd.Process.Pid)).Output()
+	pid, err := nstest.ChildPID(w.cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("no hostwall under timeout %d: %v", w.cmd.Process.Pid, err)
 	}
-	var pid int
-	fmt.Sscan(string(out), &pid)
 	return pid
 }
 
@@ -103,9 +101,7 @@ func (w *watcher) Stop(t *testing.T) {
 		return
 	default:
 	}
-	if out, err := exec.Command("pgrep", "-P", fmt.Sprint(w.cmd.Process.Pid)).Output(); err == nil {
-		var pid int
-		fmt.Sscan(string(out), &pid)
+	if pid, err := nstest.ChildPID(w.cmd.Process.Pid); err == nil {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
 	select {

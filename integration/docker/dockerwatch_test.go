@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,9 +38,7 @@ func TestWatchAcrossDockerRestart(t *testing.T) {
 	go func() { cmd.Wait(); close(exited) }()
 	defer func() {
 		// SIGTERM to hostwall (the child of timeout), by PID.
-		if out, err := exec.Command("pgrep", "-P", fmt.Sprint(cmd.Process.Pid)).Output(); err == nil {
-			var pid int
-			fmt.Sscan(string(out), &pid)
+		if pid, err := nstest.ChildPID(cmd.Process.Pid); err == nil {
 			syscall.Kill(pid, syscall.SIGTERM)
 		}
 		select {
@@ -74,10 +71,7 @@ func TestWatchAcrossDockerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every process of the namespace but the watcher must go.
-	var hw int
-	if out, err := exec.Command("pgrep", "-P", fmt.Sprint(cmd.Process.Pid)).Output(); err == nil {
-		fmt.Sscan(string(out), &hw)
-	}
+	hw, _ := nstest.ChildPID(cmd.Process.Pid)
 	var left []int
 	for end := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		left = slices.DeleteFunc(d.leftovers(), func(p int) bool { return p == hw })

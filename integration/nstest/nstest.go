@@ -335,3 +335,18 @@ func FindLine(t *testing.T, text, suffix string) string {
 	t.Fatalf("no line ending in %q in:\n%s", suffix, text)
 	return ""
 }
+
+// ChildPID is the first child of process pid, as the kernel lists them
+// (/proc/PID/task/PID/children): the program a wrapper such as timeout
+// runs, to be signalled by PID.
+func ChildPID(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, err
+	}
+	var child int
+	if _, err := fmt.Sscan(string(b), &child); err != nil {
+		return 0, fmt.Errorf("process %d has no child", pid)
+	}
+	return child, nil
+}
