@@ -160,6 +160,11 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 			if err := term.Start(); err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("the terminal showed:\n%s", out.String())
+				}
+			})
 			started := time.Now()
 			pid := guardPID(t, runDir)
 			waitFor(t, 10*time.Second, "the prompt", func() bool { return strings.Contains(out.String(), "Type yes") })
