@@ -151,8 +151,13 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			// script gives the apply a terminal; it prompts for yes.
-			term := exec.CommandContext(ctx, "script", "-qfec", "ip netns exec "+ns+" "+nstest.Bin+" apply --backend "+backend+" --confirm 3s -4 "+refuse, "/dev/null")
+			// script gives the apply a terminal; it prompts for yes. ip by
+			// its path: a busybox sh (the VM's) prefers its own applet.
+			ip, err := exec.LookPath("ip")
+			if err != nil {
+				t.Fatal(err)
+			}
+			term := exec.CommandContext(ctx, "script", "-qfec", ip+" netns exec "+ns+" "+nstest.Bin+" apply --backend "+backend+" --confirm 3s -4 "+refuse, "/dev/null")
 			term.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			term.Env = append(os.Environ(), "XTABLES_LOCKFILE="+filepath.Join(os.TempDir(), "hwtest-"+ns+".lock"))
 			var out syncWriter
