@@ -101,15 +101,16 @@ var ctPortOpts = []struct {
 	{"ctreplsrcport", ctFlagReplSrcPort}, {"ctrepldstport", ctFlagReplDstPort},
 }
 
-// ctInfo is the union of the three revisions, as libxt_conntrack works
-// on xt_conntrack_mtinfo3 and converts.
-type ctInfo struct {
-	addr, mask           [4][16]byte
-	expMin, expMax       uint32
-	l4proto              uint16
-	port, portHigh       [4]uint16
-	matchFlags, invFlags uint16
-	state, status        uint16
+// Conntrack is the value of all three revisions, as libxt_conntrack
+// works on xt_conntrack_mtinfo3 and converts. Ports are host-order
+// values; PortHigh is zero in revisions 1 and 2, which hold one port.
+type Conntrack struct {
+	Addr, Mask             [4][16]byte // origsrc, origdst, replsrc, repldst
+	ExpiresMin, ExpiresMax uint32
+	L4Proto                uint16
+	Port, PortHigh         [4]uint16 // origsrc, origdst, replsrc, repldst
+	MatchFlags, InvFlags   uint16    // XT_CONNTRACK_*
+	State, Status          uint16    // XT_CONNTRACK_STATE_*, IPS_*
 }
 
 var ctSizes = map[uint8]int{1: 152, 2: 156, 3: 164}
@@ -211,7 +212,7 @@ func sfUint32Range(s string) (lo, hi uint32, err error) {
 }
 
 func parseConntrack(in *ParseInput) ([]byte, error) {
-	var ct ctInfo
+	var ct Conntrack
 	seen := sfOnce{}
 	for _, o := range in.Options {
 		if err := seen.take(in, o, o.Name); err != nil {
@@ -224,7 +225,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			ct.state |= m
+			ct.State |= m
 			flag = ctFlagState
 		case "ctproto":
 			p, err := ParseProtocol(o.Arg())
@@ -235,10 +236,10 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 			// XT_INV_PROTO (0x40, the ctstatus bit) before recording the
 			// inversion; hostwall keeps that behaviour to accept exactly
 			// what iptables accepts.
-			if p == 0 && ct.invFlags&0x40 != 0 {
+			if p == 0 && ct.InvFlags&0x40 != 0 {
 				return nil, in.Errorf(o, "conntrack: rule would never match protocol")
 			}
-			ct.l4proto = uint16(p)
+			ct.L4Proto = uint16(p)
 			flag = ctFlagProto
 		case "ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst":
 			for i, a := range ctAddrOpts {
@@ -249,7 +250,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}
-				ct.addr[i], ct.mask[i] = addr, mask
+				ct.Addr[i], ct.Mask[i] = addr, mask
 				flag = a.flag
 			}
 		case "ctorigsrcport", "ctorigdstport", "ctreplsrcport", "ctrepldstport":
@@ -264,7 +265,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				if in.Revision < 3 && lo != hi {
 					return nil, in.Errorf(o, "conntrack rev %d does not support port ranges", in.Revision)
 				}
-				ct.port[i], ct.portHigh[i] = lo, hi
+				ct.Port[i], ct.PortHigh[i] = lo, hi
 				flag = p.flag
 			}
 		case "ctstatus":
@@ -272,118 +273,124 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			ct.status |= m
+			ct.Status |= m
 			flag = ctFlagStatus
 		case "ctexpire":
 			lo, hi, err := sfUint32Range(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			ct.expMin, ct.expMax = lo, hi
+			ct.ExpiresMin, ct.ExpiresMax = lo, hi
 			flag = ctFlagExpires
 		case "ctdir":
-			ct.matchFlags |= ctFlagDirection
+			ct.MatchFlags |= ctFlagDirection
 			switch {
 			case strings.EqualFold(o.Arg(), "ORIGINAL"):
-				ct.invFlags &^= ctFlagDirection
+				ct.InvFlags &^= ctFlagDirection
 			case strings.EqualFold(o.Arg(), "REPLY"):
-				ct.invFlags |= ctFlagDirection
+				ct.InvFlags |= ctFlagDirection
 			default:
 				return nil, in.Errorf(o, "bad value %q (ORIGINAL or REPLY)", o.Arg())
 			}
 			continue
 		}
-		ct.matchFlags |= flag
+		ct.MatchFlags |= flag
 		if o.Invert {
-			ct.invFlags |= flag
+			ct.InvFlags |= flag
 		}
 	}
 	if len(in.Options) == 0 {
 		return nil, in.Failf("conntrack: at least one option is required")
 	}
-	return ct.encode(in.Revision)
+	return ct.Marshal(in.Revision)
 }
 
 func parseStateAlias(in *ParseInput) ([]byte, error) {
-	ct := ctInfo{matchFlags: ctFlagState | ctFlagStateAlias}
+	ct := Conntrack{MatchFlags: ctFlagState | ctFlagStateAlias}
 	mask, inv, err := parseStateOption(in)
 	if err != nil {
 		return nil, err
 	}
-	ct.state = uint16(mask)
+	ct.State = uint16(mask)
 	if inv {
-		ct.invFlags |= ctFlagState
+		ct.InvFlags |= ctFlagState
 	}
-	return ct.encode(in.Revision)
+	return ct.Marshal(in.Revision)
 }
 
-// encode lays ct out as revision rev.
-func (ct *ctInfo) encode(rev uint8) ([]byte, error) {
+// Marshal lays ct out as revision rev.
+func (ct *Conntrack) Marshal(rev uint8) ([]byte, error) {
 	size, ok := ctSizes[rev]
 	if !ok {
 		return nil, fmt.Errorf("conntrack revision %d is not supported", rev)
 	}
 	data := make([]byte, Align(size))
 	for i := 0; i < 4; i++ {
-		copy(data[32*i:], ct.addr[i][:])
-		copy(data[32*i+16:], ct.mask[i][:])
+		copy(data[32*i:], ct.Addr[i][:])
+		copy(data[32*i+16:], ct.Mask[i][:])
 	}
-	NE.PutUint32(data[128:], ct.expMin)
-	NE.PutUint32(data[132:], ct.expMax)
-	NE.PutUint16(data[136:], ct.l4proto)
+	NE.PutUint32(data[128:], ct.ExpiresMin)
+	NE.PutUint32(data[132:], ct.ExpiresMax)
+	NE.PutUint16(data[136:], ct.L4Proto)
 	for i := 0; i < 4; i++ {
 		if rev < 3 {
 			// __be16 in revisions 1 and 2.
-			data[138+2*i] = byte(ct.port[i] >> 8)
-			data[139+2*i] = byte(ct.port[i])
+			data[138+2*i] = byte(ct.Port[i] >> 8)
+			data[139+2*i] = byte(ct.Port[i])
 		} else {
-			NE.PutUint16(data[138+2*i:], ct.port[i])
-			NE.PutUint16(data[154+2*i:], ct.portHigh[i])
+			NE.PutUint16(data[138+2*i:], ct.Port[i])
+			NE.PutUint16(data[154+2*i:], ct.PortHigh[i])
 		}
 	}
-	NE.PutUint16(data[146:], ct.matchFlags)
-	NE.PutUint16(data[148:], ct.invFlags)
+	NE.PutUint16(data[146:], ct.MatchFlags)
+	NE.PutUint16(data[148:], ct.InvFlags)
 	if rev == 1 {
 		// Revision 1 has 8-bit masks: UNTRACKED (0x100) does not fit,
 		// and iptables would drop it silently.
-		if ct.state > 0xff {
+		if ct.State > 0xff {
 			return nil, fmt.Errorf("conntrack revision 1 cannot match UNTRACKED")
 		}
-		data[150], data[151] = byte(ct.state), byte(ct.status)
+		data[150], data[151] = byte(ct.State), byte(ct.Status)
 	} else {
-		NE.PutUint16(data[150:], ct.state)
-		NE.PutUint16(data[152:], ct.status)
+		NE.PutUint16(data[150:], ct.State)
+		NE.PutUint16(data[152:], ct.Status)
 	}
 	return data, nil
 }
 
-// decodeConntrack reads a payload of revision rev (1-3) into ctInfo;
-// data is at least 152 bytes for rev 1 and 160 for rev 2 and 3.
-func decodeConntrack(data []byte, rev uint8) ctInfo {
-	var ct ctInfo
-	for i := 0; i < 4; i++ {
-		copy(ct.addr[i][:], data[32*i:])
-		copy(ct.mask[i][:], data[32*i+16:])
+// UnmarshalConntrack reads a payload of revision rev (1-3).
+func UnmarshalConntrack(data []byte, rev uint8) (*Conntrack, error) {
+	size, ok := ctSizes[rev]
+	if !ok {
+		return nil, fmt.Errorf("conntrack revision %d is not supported", rev)
 	}
-	ct.expMin = NE.Uint32(data[128:])
-	ct.expMax = NE.Uint32(data[132:])
-	ct.l4proto = NE.Uint16(data[136:])
+	if len(data) < size {
+		return nil, fmt.Errorf("conntrack: payload of %d bytes, want %d for revision %d", len(data), size, rev)
+	}
+	ct := &Conntrack{}
+	for i := 0; i < 4; i++ {
+		copy(ct.Addr[i][:], data[32*i:])
+		copy(ct.Mask[i][:], data[32*i+16:])
+	}
+	ct.ExpiresMin = NE.Uint32(data[128:])
+	ct.ExpiresMax = NE.Uint32(data[132:])
+	ct.L4Proto = NE.Uint16(data[136:])
 	for i := 0; i < 4; i++ {
 		if rev < 3 {
-			ct.port[i] = uint16(data[138+2*i])<<8 | uint16(data[139+2*i])
+			ct.Port[i] = uint16(data[138+2*i])<<8 | uint16(data[139+2*i])
 		} else {
-			ct.port[i] = NE.Uint16(data[138+2*i:])
-			ct.portHigh[i] = NE.Uint16(data[154+2*i:])
+			ct.Port[i] = NE.Uint16(data[138+2*i:])
+			ct.PortHigh[i] = NE.Uint16(data[154+2*i:])
 		}
 	}
-	ct.matchFlags = NE.Uint16(data[146:])
-	ct.invFlags = NE.Uint16(data[148:])
+	ct.MatchFlags = NE.Uint16(data[146:])
+	ct.InvFlags = NE.Uint16(data[148:])
 	if rev == 1 {
-		ct.state, ct.status = uint16(data[150]), uint16(data[151])
+		ct.State, ct.Status = uint16(data[150]), uint16(data[151])
 	} else {
-		ct.state, ct.status = NE.Uint16(data[150:]), NE.Uint16(data[152:])
+		ct.State, ct.Status = NE.Uint16(data[150:]), NE.Uint16(data[152:])
 	}
-	return ct
+	return ct, nil
 }
 
 func saveCtNames(b *strings.Builder, mask uint16, names []ctName) {
@@ -410,64 +417,67 @@ func saveConntrack(b *strings.Builder, r RuleInfo, data []byte) error {
 	default:
 		return fmt.Errorf("conntrack: unexpected payload size %d", len(data))
 	}
-	ct := decodeConntrack(data, rev)
-	if ct.matchFlags&^ctFlagsKnown != 0 {
-		return fmt.Errorf("conntrack: unknown match flags %#x", ct.matchFlags)
+	ct, err := UnmarshalConntrack(data, rev)
+	if err != nil {
+		return err
+	}
+	if ct.MatchFlags&^ctFlagsKnown != 0 {
+		return fmt.Errorf("conntrack: unknown match flags %#x", ct.MatchFlags)
 	}
 	const knownStates = ctStateInvalid | ctStateEstablished | ctStateRelated | ctStateNew | ctStateSNAT | ctStateDNAT | ctStateUntracked
-	if ct.matchFlags&ctFlagState != 0 && ct.state&^knownStates != 0 {
-		return fmt.Errorf("conntrack: unknown state bits %#x", ct.state)
+	if ct.MatchFlags&ctFlagState != 0 && ct.State&^knownStates != 0 {
+		return fmt.Errorf("conntrack: unknown state bits %#x", ct.State)
 	}
-	if ct.matchFlags&ctFlagStatus != 0 && ct.status&^0xf != 0 {
-		return fmt.Errorf("conntrack: unknown status bits %#x", ct.status)
+	if ct.MatchFlags&ctFlagStatus != 0 && ct.Status&^0xf != 0 {
+		return fmt.Errorf("conntrack: unknown status bits %#x", ct.Status)
 	}
-	inv := func(flag uint16) string { return Invert(ct.invFlags&flag != 0) }
-	if ct.matchFlags&ctFlagState != 0 {
+	inv := func(flag uint16) string { return Invert(ct.InvFlags&flag != 0) }
+	if ct.MatchFlags&ctFlagState != 0 {
 		name := "ctstate"
-		if ct.matchFlags&ctFlagStateAlias != 0 {
+		if ct.MatchFlags&ctFlagStateAlias != 0 {
 			name = "state"
 		}
 		b.WriteString(inv(ctFlagState) + " --" + name)
-		saveCtNames(b, ct.state, ctStatePrint)
+		saveCtNames(b, ct.State, ctStatePrint)
 	}
-	if ct.matchFlags&ctFlagProto != 0 {
-		fmt.Fprintf(b, "%s --ctproto %d", inv(ctFlagProto), ct.l4proto)
+	if ct.MatchFlags&ctFlagProto != 0 {
+		fmt.Fprintf(b, "%s --ctproto %d", inv(ctFlagProto), ct.L4Proto)
 	}
 	for i, a := range ctAddrOpts {
-		if ct.matchFlags&a.flag != 0 {
-			fmt.Fprintf(b, "%s --%s %s", inv(a.flag), a.name, sfFormatHostMask(r.Family, ct.addr[i][:], ct.mask[i][:]))
+		if ct.MatchFlags&a.flag != 0 {
+			fmt.Fprintf(b, "%s --%s %s", inv(a.flag), a.name, sfFormatHostMask(r.Family, ct.Addr[i][:], ct.Mask[i][:]))
 		}
 	}
 	for i, p := range ctPortOpts {
-		if ct.matchFlags&p.flag == 0 {
+		if ct.MatchFlags&p.flag == 0 {
 			continue
 		}
 		// Revisions 1 and 2 hold one port; in rev 3 a zero upper bound
 		// prints as a single port too (conntrack_dump_ports).
-		lo, hi := ct.port[i], ct.portHigh[i]
+		lo, hi := ct.Port[i], ct.PortHigh[i]
 		if hi == 0 || lo == hi {
 			fmt.Fprintf(b, "%s --%s %d", inv(p.flag), p.name, lo)
 		} else {
 			fmt.Fprintf(b, "%s --%s %d:%d", inv(p.flag), p.name, lo, hi)
 		}
 	}
-	if ct.matchFlags&ctFlagStatus != 0 {
+	if ct.MatchFlags&ctFlagStatus != 0 {
 		b.WriteString(inv(ctFlagStatus) + " --ctstatus")
-		if ct.status == 0 {
+		if ct.Status == 0 {
 			b.WriteString(" NONE")
 		} else {
-			saveCtNames(b, ct.status, ctStatusNames[1:])
+			saveCtNames(b, ct.Status, ctStatusNames[1:])
 		}
 	}
-	if ct.matchFlags&ctFlagExpires != 0 {
-		if ct.expMin == ct.expMax {
-			fmt.Fprintf(b, "%s --ctexpire %d", inv(ctFlagExpires), ct.expMin)
+	if ct.MatchFlags&ctFlagExpires != 0 {
+		if ct.ExpiresMin == ct.ExpiresMax {
+			fmt.Fprintf(b, "%s --ctexpire %d", inv(ctFlagExpires), ct.ExpiresMin)
 		} else {
-			fmt.Fprintf(b, "%s --ctexpire %d:%d", inv(ctFlagExpires), ct.expMin, ct.expMax)
+			fmt.Fprintf(b, "%s --ctexpire %d:%d", inv(ctFlagExpires), ct.ExpiresMin, ct.ExpiresMax)
 		}
 	}
-	if ct.matchFlags&ctFlagDirection != 0 {
-		if ct.invFlags&ctFlagDirection != 0 {
+	if ct.MatchFlags&ctFlagDirection != 0 {
+		if ct.InvFlags&ctFlagDirection != 0 {
 			b.WriteString(" --ctdir REPLY")
 		} else {
 			b.WriteString(" --ctdir ORIGINAL")

@@ -11,6 +11,36 @@ import (
 //
 // Type 0xff is iptables' "any" (every ICMP packet); the code range is
 // inclusive, 0-255 when no code was given.
+//
+// ICMP is its value, and that of ip6t_icmp (match_icmp6.go), which has
+// the same layout.
+type ICMP struct {
+	Type             uint8
+	CodeMin, CodeMax uint8 // inclusive
+	InvFlags         uint8 // IPT_ICMP_INV, IP6T_ICMP_INV
+}
+
+// Marshal is the payload (XT_ALIGN(4) bytes).
+func (c *ICMP) Marshal() []byte {
+	data := make([]byte, Align(4))
+	data[0], data[1], data[2], data[3] = c.Type, c.CodeMin, c.CodeMax, c.InvFlags
+	return data
+}
+
+// UnmarshalICMP reads an ipt_icmp or ip6t_icmp payload.
+func UnmarshalICMP(data []byte) (*ICMP, error) {
+	if len(data) < 4 {
+		return nil, fmt.Errorf("icmp: payload of %d bytes, want 4", len(data))
+	}
+	return &ICMP{Type: data[0], CodeMin: data[1], CodeMax: data[2], InvFlags: data[3]}, nil
+}
+
+// Invert reports "! --icmp-type".
+func (c *ICMP) Invert() bool { return c.InvFlags&icmpInv != 0 }
+
+// AnyType reports iptables' "--icmp-type any" (IPv4 only).
+func (c *ICMP) AnyType() bool { return c.Type == icmpAnyType }
+
 const (
 	icmpInv     = 0x01 // IPT_ICMP_INV
 	icmpAnyType = 0xff
@@ -70,15 +100,13 @@ func init() {
 			return parseICMPMatch(in, icmpNames, "ICMP", "icmp-type")
 		},
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			saveICMPMatch(b, "icmp-type", data, true)
-			return nil
+			return saveICMPMatch(b, "icmp-type", data, true)
 		},
 	})
 }
 
 // parseICMPMatch serves icmp and icmp6: one mandatory type option.
 func parseICMPMatch(in *ParseInput, names []icmpName, what, option string) ([]byte, error) {
-	data := make([]byte, 8)
 	if len(in.Options) == 0 {
 		return nil, in.Failf("option --%s must be specified", option)
 	}
@@ -90,26 +118,31 @@ func parseICMPMatch(in *ParseInput, names []icmpName, what, option string) ([]by
 	if err != nil {
 		return nil, in.Errorf(o, "%v", err)
 	}
-	data[0], data[1], data[2] = typ, lo, hi
+	c := ICMP{Type: typ, CodeMin: lo, CodeMax: hi}
 	if o.Invert {
-		data[3] = icmpInv
+		c.InvFlags = icmpInv
 	}
-	return data, nil
+	return c.Marshal(), nil
 }
 
 // saveICMPMatch prints as icmp_save / icmp6_save: always numeric, and
 // only the lowest code of a range (names only ever give one code or all
 // of them). hasAny is icmp's special case of type 0xff.
-func saveICMPMatch(b *strings.Builder, option string, data []byte, hasAny bool) {
-	if data[3]&icmpInv != 0 {
+func saveICMPMatch(b *strings.Builder, option string, data []byte, hasAny bool) error {
+	c, err := UnmarshalICMP(data)
+	if err != nil {
+		return err
+	}
+	if c.Invert() {
 		b.WriteString(" !")
 	}
-	if hasAny && data[0] == icmpAnyType {
+	if hasAny && c.AnyType() {
 		fmt.Fprintf(b, " --%s any", option)
-		return
+		return nil
 	}
-	fmt.Fprintf(b, " --%s %d", option, data[0])
-	if data[1] != 0 || data[2] != 0xff {
-		fmt.Fprintf(b, "/%d", data[1])
+	fmt.Fprintf(b, " --%s %d", option, c.Type)
+	if c.CodeMin != 0 || c.CodeMax != 0xff {
+		fmt.Fprintf(b, "/%d", c.CodeMin)
 	}
+	return nil
 }

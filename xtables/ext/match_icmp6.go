@@ -7,7 +7,8 @@ import "strings"
 //	__u8 type; __u8 code[2]; __u8 invflags;
 //
 // Same layout and flag (IP6T_ICMP_INV) as ipt_icmp, but no "any" type:
-// ip6tables matches every ICMPv6 packet with -p ipv6-icmp alone.
+// ip6tables matches every ICMPv6 packet with -p ipv6-icmp alone. Its
+// value is ICMP (match_icmp.go).
 
 // icmp6Names is libxt_icmp.h's icmpv6_codes, in its order.
 var icmp6Names = []icmpName{
@@ -50,8 +51,7 @@ func init() {
 			return parseICMPMatch(in, icmp6Names, "ICMPv6", "icmpv6-type")
 		},
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			saveICMPMatch(b, "icmpv6-type", data, false)
-			return nil
+			return saveICMPMatch(b, "icmpv6-type", data, false)
 		},
 	})
 }

@@ -13,6 +13,33 @@ import (
 // Only avg and burst are the user's: the kernel keeps its state after
 // them and zeroes everything past burst (usersize 8) when the table is
 // read back, so Parse writes zeros there too.
+//
+// RateInfo is its value: the user's part, which Marshal lays out with
+// the kernel's part zeroed.
+type RateInfo struct {
+	Avg   uint32 // seconds between packets * LimitScale
+	Burst uint32
+}
+
+// LimitScale is XT_LIMIT_SCALE, the unit of RateInfo.Avg.
+const LimitScale = limitScale
+
+// Marshal is the payload (40 bytes, already aligned).
+func (r *RateInfo) Marshal() []byte {
+	data := make([]byte, limitSize)
+	NE.PutUint32(data[0:], r.Avg)
+	NE.PutUint32(data[4:], r.Burst)
+	return data
+}
+
+// UnmarshalRateInfo reads an xt_rateinfo payload's user part.
+func UnmarshalRateInfo(data []byte) (*RateInfo, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("limit: payload of %d bytes, want %d", len(data), limitSize)
+	}
+	return &RateInfo{Avg: NE.Uint32(data[0:]), Burst: NE.Uint32(data[4:])}, nil
+}
+
 const (
 	limitSize     = 40
 	limitScale    = 10000 // XT_LIMIT_SCALE: avg is seconds between packets * 10000
@@ -74,18 +101,20 @@ func parseLimit(in *ParseInput) ([]byte, error) {
 			return nil, in.Errorf(o, "%v", err)
 		}
 	}
-	data := make([]byte, limitSize)
-	NE.PutUint32(data[0:], avg)
-	NE.PutUint32(data[4:], uint32(burst))
-	return data, nil
+	r := RateInfo{Avg: avg, Burst: uint32(burst)}
+	return r.Marshal(), nil
 }
 
 // saveLimit is limit_save: the rate always, the burst unless it is 5.
 func saveLimit(b *strings.Builder, _ RuleInfo, data []byte) error {
+	r, err := UnmarshalRateInfo(data)
+	if err != nil {
+		return err
+	}
 	b.WriteString(" --limit")
-	sfFormatRate(b, uint64(NE.Uint32(data[0:])), limitScale)
-	if burst := NE.Uint32(data[4:]); burst != limitBurstDef {
-		fmt.Fprintf(b, " --limit-burst %d", burst)
+	sfFormatRate(b, uint64(r.Avg), limitScale)
+	if r.Burst != limitBurstDef {
+		fmt.Fprintf(b, " --limit-burst %d", r.Burst)
 	}
 	return nil
 }

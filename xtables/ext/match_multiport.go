@@ -24,6 +24,56 @@ const (
 	multiportMax    = 15
 )
 
+// Multiport is the value of both revisions; revision 0 has no PFlags and
+// no Invert.
+type Multiport struct {
+	Flags  uint8 // XT_MULTIPORT_SOURCE, _DESTINATION or _EITHER
+	Count  uint8 // slots of Ports in use
+	Ports  [multiportMax]uint16
+	PFlags [multiportMax]uint8 // 1: Ports[i]:Ports[i+1] is a range
+	Invert uint8
+}
+
+var multiportSizes = map[uint8]int{0: 32, 1: 48}
+
+// Marshal lays m out as revision rev (0 or 1).
+func (m *Multiport) Marshal(rev uint8) ([]byte, error) {
+	size, ok := multiportSizes[rev]
+	if !ok {
+		return nil, fmt.Errorf("multiport revision %d is not supported", rev)
+	}
+	data := make([]byte, size)
+	data[0], data[1] = m.Flags, m.Count
+	for i, p := range m.Ports {
+		NE.PutUint16(data[2+2*i:], p)
+	}
+	if rev == 1 {
+		copy(data[32:47], m.PFlags[:])
+		data[47] = m.Invert
+	}
+	return data, nil
+}
+
+// UnmarshalMultiport reads a payload of revision rev (0 or 1).
+func UnmarshalMultiport(data []byte, rev uint8) (*Multiport, error) {
+	size, ok := multiportSizes[rev]
+	if !ok {
+		return nil, fmt.Errorf("multiport revision %d is not supported", rev)
+	}
+	if len(data) < size {
+		return nil, fmt.Errorf("multiport: payload of %d bytes, want %d for revision %d", len(data), size, rev)
+	}
+	m := &Multiport{Flags: data[0], Count: data[1]}
+	for i := range m.Ports {
+		m.Ports[i] = NE.Uint16(data[2+2*i:])
+	}
+	if rev == 1 {
+		copy(m.PFlags[:], data[32:47])
+		m.Invert = data[47]
+	}
+	return m, nil
+}
+
 var multiportOptions = []Option{
 	{Name: "source-ports", Args: 1, Invertible: true},
 	{Name: "sports", Args: 1, Invertible: true},
@@ -38,12 +88,12 @@ func init() {
 	// registration serves both.
 	Register(&Extension{
 		Kind: Match, Name: "multiport", Revision: 0, Family: FamilyAny,
-		Size: 32, Options: multiportOptions,
+		Size: multiportSizes[0], Options: multiportOptions,
 		Parse: parseMultiport, Save: saveMultiport,
 	})
 	Register(&Extension{
 		Kind: Match, Name: "multiport", Revision: 1, Family: FamilyAny,
-		Size: 48, Options: multiportOptions,
+		Size: multiportSizes[1], Options: multiportOptions,
 		Parse: parseMultiport, Save: saveMultiport,
 	})
 }
@@ -74,11 +124,7 @@ func multiportProto(r RuleInfo) (string, error) {
 
 func parseMultiport(in *ParseInput) ([]byte, error) {
 	v1 := in.Revision == 1
-	size := 32
-	if v1 {
-		size = 48
-	}
-	data := make([]byte, size)
+	var m Multiport
 	if len(in.Options) == 0 {
 		return nil, in.Failf("multiport needs one of --sports, --dports or --ports")
 	}
@@ -93,11 +139,11 @@ func parseMultiport(in *ParseInput) ([]byte, error) {
 	}
 	switch o.Name {
 	case "source-ports", "sports":
-		data[0] = multiportSource
+		m.Flags = multiportSource
 	case "destination-ports", "dports":
-		data[0] = multiportDest
+		m.Flags = multiportDest
 	default:
-		data[0] = multiportEither
+		m.Flags = multiportEither
 	}
 	if o.Invert && !v1 {
 		return nil, in.Errorf(o, "multiport.0 does not support invert")
@@ -115,7 +161,7 @@ func parseMultiport(in *ParseInput) ([]byte, error) {
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}
-		NE.PutUint16(data[2+2*n:], lo)
+		m.Ports[n] = lo
 		if isRange {
 			hi, err := ParsePort(in.names(), b, proto)
 			if err != nil {
@@ -124,29 +170,36 @@ func parseMultiport(in *ParseInput) ([]byte, error) {
 			if lo >= hi {
 				return nil, in.Errorf(o, "invalid portrange %q specified", item)
 			}
-			data[32+n] = 1
+			m.PFlags[n] = 1
 			n++
-			NE.PutUint16(data[2+2*n:], hi)
+			m.Ports[n] = hi
 		}
 		n++
 	}
-	data[1] = uint8(n)
+	m.Count = uint8(n)
 	if o.Invert {
-		data[47] = 1
+		m.Invert = 1
 	}
-	return data, nil
+	return m.Marshal(in.Revision)
 }
 
 func saveMultiport(b *strings.Builder, _ RuleInfo, data []byte) error {
-	v1 := len(data) >= 48
-	count := int(data[1])
+	rev := uint8(0)
+	if len(data) >= multiportSizes[1] {
+		rev = 1
+	}
+	m, err := UnmarshalMultiport(data, rev)
+	if err != nil {
+		return err
+	}
+	count := int(m.Count)
 	if count == 0 || count > multiportMax {
 		return fmt.Errorf("multiport: %d ports", count)
 	}
-	if v1 && data[47] != 0 {
+	if m.Invert != 0 {
 		b.WriteString(" !")
 	}
-	switch data[0] {
+	switch m.Flags {
 	case multiportSource:
 		b.WriteString(" --sports ")
 	case multiportDest:
@@ -154,19 +207,19 @@ func saveMultiport(b *strings.Builder, _ RuleInfo, data []byte) error {
 	case multiportEither:
 		b.WriteString(" --ports ")
 	default:
-		return fmt.Errorf("multiport: unknown flags %d", data[0])
+		return fmt.Errorf("multiport: unknown flags %d", m.Flags)
 	}
 	for i := 0; i < count; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(b, "%d", NE.Uint16(data[2+2*i:]))
-		if v1 && data[32+i] != 0 {
+		fmt.Fprintf(b, "%d", m.Ports[i])
+		if m.PFlags[i] != 0 {
 			if i+1 >= count {
 				return fmt.Errorf("multiport: range flag on the last port")
 			}
 			i++
-			fmt.Fprintf(b, ":%d", NE.Uint16(data[2+2*i:]))
+			fmt.Fprintf(b, ":%d", m.Ports[i])
 		}
 	}
 	return nil

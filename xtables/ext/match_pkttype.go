@@ -10,6 +10,28 @@ import (
 //	int pkttype; int invert;
 //
 // pkttype is a PACKET_* value of linux/if_packet.h.
+//
+// PktType is its value.
+type PktType struct {
+	Type   int32
+	Invert int32 // non-zero for "! --pkt-type"
+}
+
+// Marshal is the payload (8 bytes).
+func (p *PktType) Marshal() []byte {
+	data := make([]byte, 8)
+	NE.PutUint32(data[0:], uint32(p.Type))
+	NE.PutUint32(data[4:], uint32(p.Invert))
+	return data
+}
+
+// UnmarshalPktType reads an xt_pkttype_info payload.
+func UnmarshalPktType(data []byte) (*PktType, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("pkttype: payload of %d bytes, want 8", len(data))
+	}
+	return &PktType{Type: int32(NE.Uint32(data[0:])), Invert: int32(NE.Uint32(data[4:]))}, nil
+}
 
 // pkttypeNames is libxt_pkttype.c's supported_types: the first name of a
 // value is the one save prints.
@@ -32,7 +54,7 @@ func init() {
 		Size:    8,
 		Options: []Option{{Name: "pkt-type", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
-			data := make([]byte, 8)
+			var p PktType
 			if len(in.Options) == 0 {
 				return nil, in.Failf("option --pkt-type must be specified")
 			}
@@ -43,7 +65,7 @@ func init() {
 			found := false
 			for _, t := range pkttypeNames {
 				if strings.EqualFold(t.name, o.Arg()) {
-					NE.PutUint32(data[0:], uint32(t.typ))
+					p.Type = t.typ
 					found = true
 					break
 				}
@@ -52,22 +74,25 @@ func init() {
 				return nil, in.Errorf(o, "bad packet type %q (unicast, broadcast, multicast or otherhost)", o.Arg())
 			}
 			if o.Invert {
-				NE.PutUint32(data[4:], 1)
+				p.Invert = 1
 			}
-			return data, nil
+			return p.Marshal(), nil
 		},
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			typ := int32(NE.Uint32(data[0:]))
-			fmt.Fprintf(b, "%s --pkt-type ", Invert(NE.Uint32(data[4:]) != 0))
+			p, err := UnmarshalPktType(data)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(b, "%s --pkt-type ", Invert(p.Invert != 0))
 			for _, t := range pkttypeNames {
-				if t.typ == typ {
+				if t.typ == p.Type {
 					b.WriteString(t.name)
 					return nil
 				}
 			}
 			// A type iptables has no name for (PACKET_OUTGOING, say)
 			// is printed as a number, as print_pkttype does.
-			fmt.Fprintf(b, "%d", typ)
+			fmt.Fprintf(b, "%d", p.Type)
 			return nil
 		},
 	})

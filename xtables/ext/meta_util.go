@@ -57,65 +57,6 @@ func metaSaveMarkMask(b *strings.Builder, mark, mask uint32) {
 	fmt.Fprintf(b, " 0x%x/0x%x", mark, mask)
 }
 
-// markMatch builds the mark and connmark matches, which share their
-// options and both payload layouts: revision 1 is struct
-// xt_mark_mtinfo1 / xt_connmark_mtinfo1 (__u32 mark, mask; __u8 invert),
-// revision 0 is the old struct xt_mark_info / xt_connmark_info (unsigned
-// long mark, mask; __u8 invert), 24 bytes on 64-bit kernels.
-func markMatch(name string, rev uint8) *Extension {
-	wide := rev == 0
-	size := 12
-	if wide {
-		size = 24
-	}
-	return &Extension{
-		Kind: Match, Name: name, Revision: rev, Family: FamilyAny,
-		Size:    size,
-		Options: []Option{{Name: "mark", Args: 1, Invertible: true}},
-		Parse: func(in *ParseInput) ([]byte, error) {
-			data := make([]byte, Align(size))
-			seen := metaSeen{}
-			for _, o := range in.Options {
-				if err := seen.once(in, o, "mark"); err != nil {
-					return nil, err
-				}
-				mark, mask, err := metaMarkOption(in, o)
-				if err != nil {
-					return nil, err
-				}
-				inv := 8
-				if wide {
-					NE.PutUint64(data[0:], uint64(mark))
-					NE.PutUint64(data[8:], uint64(mask))
-					inv = 16
-				} else {
-					NE.PutUint32(data[0:], mark)
-					NE.PutUint32(data[4:], mask)
-				}
-				if o.Invert {
-					data[inv] = 1
-				}
-			}
-			if len(seen) == 0 {
-				return nil, in.Failf("%s: option \"--mark\" must be specified", name)
-			}
-			return data, nil
-		},
-		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			// The C code prints the longs through unsigned int, so revision
-			// 0 shows the low 32 bits, as iptables-save does.
-			mark, mask, inv := NE.Uint32(data[0:]), NE.Uint32(data[4:]), data[8]
-			if wide {
-				mark, mask, inv = uint32(NE.Uint64(data[0:])), uint32(NE.Uint64(data[8:])), data[16]
-			}
-			b.WriteString(Invert(inv != 0))
-			b.WriteString(" --mark")
-			metaSaveMarkMask(b, mark, mask)
-			return nil
-		},
-	}
-}
-
 // Modes of struct ipt_ttl_info and ip6t_hl_info.
 const (
 	hopEq = 0 // IPT_TTL_EQ, IP6T_HL_EQ

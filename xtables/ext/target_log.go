@@ -10,6 +10,37 @@ import (
 //	unsigned char level; unsigned char logflags; char prefix[30];
 //
 // libxt_LOG serves both families with this one layout.
+//
+// Log is its value.
+type Log struct {
+	Level  uint8  // syslog level 0-7
+	Flags  uint8  // XT_LOG_*
+	Prefix string // at most 29 bytes; Marshal cuts a longer one, as iptables does
+}
+
+// Marshal is the payload (32 bytes); it fails on a NUL in Prefix.
+func (l *Log) Marshal() ([]byte, error) {
+	data := make([]byte, logSize)
+	data[0], data[1] = l.Level, l.Flags
+	if err := t1PutString(data[2:2+logPrefixSize], l.Prefix); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// UnmarshalLog reads an xt_log_info payload; a prefix without its NUL is
+// an error (the kernel refuses it, and where it ends would be a guess).
+func UnmarshalLog(data []byte) (*Log, error) {
+	if len(data) < logSize {
+		return nil, fmt.Errorf("LOG: payload of %d bytes, want %d", len(data), logSize)
+	}
+	prefix, err := t1CString(data[2:2+logPrefixSize], "LOG prefix")
+	if err != nil {
+		return nil, err
+	}
+	return &Log{Level: data[0], Flags: data[1], Prefix: prefix}, nil
+}
+
 const (
 	logSize         = 32
 	logPrefixSize   = 30
@@ -68,8 +99,7 @@ func parseSyslogLevel(s string) (uint8, error) {
 }
 
 func parseLog(in *ParseInput) ([]byte, error) {
-	data := make([]byte, logSize)
-	data[0] = logDefaultLevel
+	l := Log{Level: logDefaultLevel}
 	opts := newT1Opts(in)
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
@@ -81,7 +111,7 @@ func parseLog(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			data[0] = lvl
+			l.Level = lvl
 		case "log-prefix":
 			p := o.Arg()
 			if p == "" {
@@ -90,32 +120,32 @@ func parseLog(in *ParseInput) ([]byte, error) {
 			if strings.ContainsRune(p, '\n') {
 				return nil, in.Errorf(o, "newlines not allowed in --log-prefix")
 			}
-			// Longer prefixes are cut to 29 characters, as iptables does.
-			if err := t1PutString(data[2:2+logPrefixSize], p); err != nil {
-				return nil, in.Errorf(o, "%v", err)
+			if strings.IndexByte(p, 0) >= 0 {
+				return nil, in.Errorf(o, "contains a NUL byte")
 			}
+			l.Prefix = p
 		default:
 			for _, f := range logFlagOptions {
 				if f.name == o.Name {
-					data[1] |= f.flag
+					l.Flags |= f.flag
 				}
 			}
 		}
 	}
-	return data, nil
+	return l.Marshal()
 }
 
 func saveLog(b *strings.Builder, _ RuleInfo, data []byte) error {
-	level, flags := data[0], data[1]
+	l, err := UnmarshalLog(data)
+	if err != nil {
+		return err
+	}
+	level, flags, prefix := l.Level, l.Flags, l.Prefix
 	if level > 7 {
 		return fmt.Errorf("LOG: invalid log level %d", level)
 	}
 	if flags&^logKnownMask != 0 {
 		return fmt.Errorf("LOG: unknown log flags %#x", flags&^logKnownMask)
-	}
-	prefix, err := t1CString(data[2:2+logPrefixSize], "LOG prefix")
-	if err != nil {
-		return err
 	}
 	if prefix != "" {
 		b.WriteString(" --log-prefix")

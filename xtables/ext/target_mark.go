@@ -13,6 +13,27 @@ import (
 // only one the kernel still has (revisions 0 and 1 held an unsigned long),
 // so every operation is stored as such a pair and save prints all of them
 // as --set-xmark.
+//
+// MarkTarget is its value.
+type MarkTarget struct {
+	Mark, Mask uint32
+}
+
+// Marshal is the payload (8 bytes).
+func (t *MarkTarget) Marshal() []byte {
+	data := make([]byte, 8)
+	NE.PutUint32(data[0:], t.Mark)
+	NE.PutUint32(data[4:], t.Mask)
+	return data
+}
+
+// UnmarshalMarkTarget reads an xt_mark_tginfo2 payload.
+func UnmarshalMarkTarget(data []byte) (*MarkTarget, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("MARK: payload of %d bytes, want 8", len(data))
+	}
+	return &MarkTarget{Mark: NE.Uint32(data[0:]), Mask: NE.Uint32(data[4:])}, nil
+}
 
 // markOps are the MARK/CONNMARK operations, each exclusive of the others.
 var markOps = []string{"set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark"}
@@ -27,7 +48,7 @@ func init() {
 		Size:    8,
 		Options: opts,
 		Parse: func(in *ParseInput) ([]byte, error) {
-			data := make([]byte, 8)
+			var t MarkTarget
 			opts := newT1Opts(in)
 			for _, o := range in.Options {
 				if err := opts.once(o); err != nil {
@@ -37,8 +58,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				NE.PutUint32(data[0:], mark)
-				NE.PutUint32(data[4:], mask)
+				t.Mark, t.Mask = mark, mask
 			}
 			if err := opts.exclusive(markOps...); err != nil {
 				return nil, err
@@ -46,10 +66,14 @@ func init() {
 			if len(in.Options) == 0 {
 				return nil, in.Failf("MARK: one of the --set-xmark, --{and,or,xor,set}-mark options is required")
 			}
-			return data, nil
+			return t.Marshal(), nil
 		},
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			fmt.Fprintf(b, " --set-xmark %#x/%#x", NE.Uint32(data[0:]), NE.Uint32(data[4:]))
+			t, err := UnmarshalMarkTarget(data)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(b, " --set-xmark %#x/%#x", t.Mark, t.Mask)
 			return nil
 		},
 	})

@@ -41,7 +41,7 @@ func init() {
 
 func parseNETMAPTarget(in *ParseInput, fam Family) ([]byte, error) {
 	opts := newT2Options(in)
-	r := &natRange{flags: natMapIPs}
+	r := &NATRange{Flags: natMapIPs}
 	for _, o := range in.Options {
 		if err := opts.take(o); err != nil {
 			return nil, err
@@ -56,8 +56,8 @@ func parseNETMAPTarget(in *ParseInput, fam Family) ([]byte, error) {
 			lo[i] &= m[i]
 			hi[i] = lo[i] | ^m[i]
 		}
-		copy(r.minAddr[:], lo)
-		copy(r.maxAddr[:], hi)
+		copy(r.MinAddr[:], lo)
+		copy(r.MaxAddr[:], hi)
 	}
 	if !opts.has("to") {
 		return nil, in.Failf("option \"--to\" must be specified")
@@ -96,7 +96,7 @@ func netmapHostMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 }
 
 func saveNETMAPTarget(b *strings.Builder, fam Family, data []byte) error {
-	var r *natRange
+	var r *NATRange
 	if fam == IPv6 {
 		r = decodeRange(data, false)
 	} else {
@@ -106,8 +106,8 @@ func saveNETMAPTarget(b *strings.Builder, fam Family, data []byte) error {
 		}
 	}
 	// NETMAP prints only the address range; anything else would be lost.
-	if r.flags != natMapIPs || r.minPort != 0 || r.maxPort != 0 {
-		return fmt.Errorf("NETMAP range with flags %#x and ports %d-%d cannot be printed", r.flags, r.minPort, r.maxPort)
+	if r.Flags != natMapIPs || r.MinPort != 0 || r.MaxPort != 0 {
+		return fmt.Errorf("NETMAP range with flags %#x and ports %d-%d cannot be printed", r.Flags, r.MinPort, r.MaxPort)
 	}
 	n := 4
 	if fam == IPv6 {
@@ -115,10 +115,10 @@ func saveNETMAPTarget(b *strings.Builder, fam Family, data []byte) error {
 	}
 	m := make([]byte, n)
 	for i := range m {
-		m[i] = ^(r.minAddr[i] ^ r.maxAddr[i])
+		m[i] = ^(r.MinAddr[i] ^ r.MaxAddr[i])
 	}
 	mask, _ := netip.AddrFromSlice(m)
-	b.WriteString(" --to " + FormatAddr(nfInetAddr(r.minAddr[:], fam)) + "/")
+	b.WriteString(" --to " + FormatAddr(nfInetAddr(r.MinAddr[:], fam)) + "/")
 	if bits := MaskBits(mask); bits >= 0 {
 		b.WriteString(strconv.Itoa(bits))
 	} else {

@@ -11,6 +11,48 @@ import (
 //	char prefix[64];
 //
 // iptables 1.8.9 has only revision 0, for both families.
+//
+// NFLog is its value.
+type NFLog struct {
+	Len       uint32 // snap length with NFLogCopyLen, else --nflog-range
+	Group     uint16
+	Threshold uint16
+	Flags     uint16 // XT_NFLOG_F_*
+	Prefix    string // at most 63 bytes; Marshal cuts a longer one, as iptables does
+}
+
+// NFLogCopyLen is XT_NFLOG_F_COPY_LEN: NFLog.Len is a snap length.
+const NFLogCopyLen = nflogCopyLen
+
+// Marshal is the payload (XT_ALIGN(76) bytes); it fails on a NUL in Prefix.
+func (n *NFLog) Marshal() ([]byte, error) {
+	data := make([]byte, Align(nflogSize))
+	NE.PutUint32(data[0:], n.Len)
+	NE.PutUint16(data[4:], n.Group)
+	NE.PutUint16(data[6:], n.Threshold)
+	NE.PutUint16(data[8:], n.Flags)
+	if err := t1PutString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], n.Prefix); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// UnmarshalNFLog reads an xt_nflog_info payload; a prefix without its
+// NUL is an error.
+func UnmarshalNFLog(data []byte) (*NFLog, error) {
+	if len(data) < nflogSize {
+		return nil, fmt.Errorf("NFLOG: payload of %d bytes, want %d", len(data), nflogSize)
+	}
+	prefix, err := t1CString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], "NFLOG prefix")
+	if err != nil {
+		return nil, err
+	}
+	return &NFLog{
+		Len: NE.Uint32(data[0:]), Group: NE.Uint16(data[4:]), Threshold: NE.Uint16(data[6:]),
+		Flags: NE.Uint16(data[8:]), Prefix: prefix,
+	}, nil
+}
+
 const (
 	nflogSize       = 76
 	nflogPrefixOff  = 12
@@ -35,7 +77,7 @@ func init() {
 }
 
 func parseNFLog(in *ParseInput) ([]byte, error) {
-	data := make([]byte, Align(nflogSize))
+	var n NFLog
 	opts := newT1Opts(in)
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
@@ -47,11 +89,11 @@ func parseNFLog(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			off := 4
 			if o.Name == "nflog-threshold" {
-				off = 6
+				n.Threshold = uint16(v)
+			} else {
+				n.Group = uint16(v)
 			}
-			NE.PutUint16(data[off:], uint16(v))
 		case "nflog-range", "nflog-size":
 			// --nflog-range never did anything in the kernel; iptables
 			// still stores it (and warns), so hostwall keeps it too.
@@ -59,9 +101,9 @@ func parseNFLog(in *ParseInput) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			NE.PutUint32(data[0:], uint32(v))
+			n.Len = uint32(v)
 			if o.Name == "nflog-size" {
-				NE.PutUint16(data[8:], nflogCopyLen)
+				n.Flags |= nflogCopyLen
 			}
 		case "nflog-prefix":
 			p := o.Arg()
@@ -71,27 +113,26 @@ func parseNFLog(in *ParseInput) ([]byte, error) {
 			if strings.ContainsRune(p, '\n') {
 				return nil, in.Errorf(o, "newlines not allowed in --nflog-prefix")
 			}
-			// Longer prefixes are cut to 63 characters, as iptables does.
-			if err := t1PutString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], p); err != nil {
-				return nil, in.Errorf(o, "%v", err)
+			if strings.IndexByte(p, 0) >= 0 {
+				return nil, in.Errorf(o, "contains a NUL byte")
 			}
+			n.Prefix = p
 		}
 	}
 	if err := opts.exclusive("nflog-range", "nflog-size"); err != nil {
 		return nil, err
 	}
-	return data, nil
+	return n.Marshal()
 }
 
 func saveNFLog(b *strings.Builder, _ RuleInfo, data []byte) error {
-	length := NE.Uint32(data[0:])
-	group, threshold, flags := NE.Uint16(data[4:]), NE.Uint16(data[6:]), NE.Uint16(data[8:])
-	if flags&^nflogCopyLen != 0 {
-		return fmt.Errorf("NFLOG: unknown flags %#x", flags)
-	}
-	prefix, err := t1CString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], "NFLOG prefix")
+	n, err := UnmarshalNFLog(data)
 	if err != nil {
 		return err
+	}
+	length, group, threshold, flags, prefix := n.Len, n.Group, n.Threshold, n.Flags, n.Prefix
+	if flags&^nflogCopyLen != 0 {
+		return fmt.Errorf("NFLOG: unknown flags %#x", flags)
 	}
 	if prefix != "" {
 		b.WriteString(" --nflog-prefix")

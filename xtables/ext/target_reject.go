@@ -12,6 +12,35 @@ import (
 //
 // The two families number their reply types differently, so REJECT is
 // registered once per family (libipt_REJECT and libip6t_REJECT).
+//
+// Reject is its value.
+type Reject struct {
+	With uint32 // IPT_* or IP6T_* reply type, numbered per family
+}
+
+// Marshal is the payload (XT_ALIGN(4) bytes).
+func (r *Reject) Marshal() []byte {
+	data := make([]byte, Align(4))
+	NE.PutUint32(data, r.With)
+	return data
+}
+
+// UnmarshalReject reads an ipt_reject_info or ip6t_reject_info payload.
+func UnmarshalReject(data []byte) (*Reject, error) {
+	if len(data) < 4 {
+		return nil, fmt.Errorf("REJECT: payload of %d bytes, want 4", len(data))
+	}
+	return &Reject{With: NE.Uint32(data)}, nil
+}
+
+// TCPReset reports the tcp-reset reply, whose number depends on the
+// family.
+func (r *Reject) TCPReset(fam Family) bool {
+	if fam == IPv6 {
+		return r.With == rejectTCPRst6
+	}
+	return r.With == rejectTCPRst4
+}
 
 // rejectType is one reply a REJECT rule can send: the name save prints and
 // the alias iptables also accepts. The table index is the kernel's value;
@@ -67,7 +96,11 @@ func init() {
 				return parseReject(in, types, def, rst)
 			},
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-				with := NE.Uint32(data)
+				r, err := UnmarshalReject(data)
+				if err != nil {
+					return err
+				}
+				with := r.With
 				if with >= uint32(len(types)) || types[with].name == "" {
 					return fmt.Errorf("REJECT: unknown reject type %d", with)
 				}
@@ -104,7 +137,6 @@ func parseReject(in *ParseInput, types []rejectType, with, rst uint32) ([]byte, 
 			return nil, in.Errorf(o, "tcp-reset requires -p tcp")
 		}
 	}
-	data := make([]byte, 8)
-	NE.PutUint32(data, with)
-	return data, nil
+	r := Reject{With: with}
+	return r.Marshal(), nil
 }

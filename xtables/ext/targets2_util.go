@@ -100,15 +100,25 @@ const (
 	natKnownFlags = natMapIPs | natProtoSpecified | natProtoRandom | natPersistent | natRandomFully | natProtoOffset
 )
 
-// natRange is struct nf_nat_range2, the common form libxt_NAT.c parses
-// into and prints from whatever the revision's payload is. Addresses are
-// the 16-byte union nf_inet_addr; ports are host-order values (the
-// payload keeps them big-endian).
-type natRange struct {
-	flags            uint32
-	minAddr, maxAddr [16]byte
-	minPort, maxPort uint16
-	basePort         uint16
+// NATRange is struct nf_nat_range2, the common form libxt_NAT.c parses
+// into and prints from whatever the revision's payload is: the value of
+// DNAT, SNAT, MASQUERADE and REDIRECT. Addresses are the 16-byte union
+// nf_inet_addr; ports are host-order values (the payload keeps them
+// big-endian).
+type NATRange struct {
+	Flags            uint32 // NF_NAT_RANGE_*
+	MinAddr, MaxAddr [16]byte
+	MinPort, MaxPort uint16
+	BasePort         uint16 // with NF_NAT_RANGE_PROTO_OFFSET: "lo-hi/base"
+}
+
+// Ports returns the port range the target maps to, false when it keeps
+// the packet's port.
+func (r *NATRange) Ports() (lo, hi uint16, ok bool) {
+	if r.Flags&natProtoSpecified == 0 {
+		return 0, 0, false
+	}
+	return r.MinPort, r.MaxPort, true
 }
 
 // natPortOK is __NAT_parse's test of the rule's protocol: ports can only
@@ -136,18 +146,18 @@ func natPort(n Names, s string, min uint64) (uint16, string, bool) {
 
 // parsePorts is libxt_NAT.c's parse_ports: "port", "lo-hi" or
 // "lo-hi/base" (base makes it a shifted port map).
-func (r *natRange) parsePorts(n Names, s string, portOK bool) error {
+func (r *NATRange) parsePorts(n Names, s string, portOK bool) error {
 	if !portOK {
 		return fmt.Errorf("need TCP, UDP, SCTP or DCCP with port specification")
 	}
-	r.flags |= natProtoSpecified
+	r.Flags |= natProtoSpecified
 	lo, rest, ok := natPort(n, s, 0)
 	if !ok {
 		return fmt.Errorf("port %q not valid", s)
 	}
 	switch {
 	case rest == "":
-		r.minPort, r.maxPort = lo, lo
+		r.MinPort, r.MaxPort = lo, lo
 		return nil
 	case rest[0] == ':':
 		return fmt.Errorf("invalid port:port syntax %q - use dash", s)
@@ -164,7 +174,7 @@ func (r *natRange) parsePorts(n Names, s string, portOK bool) error {
 	if hi < lo {
 		return fmt.Errorf("port range %q funky: %d is below %d", s, hi, lo)
 	}
-	r.minPort, r.maxPort = lo, hi
+	r.MinPort, r.MaxPort = lo, hi
 	switch {
 	case rest == "":
 		return nil
@@ -176,15 +186,15 @@ func (r *natRange) parsePorts(n Names, s string, portOK bool) error {
 	if !ok {
 		return fmt.Errorf("port %q not valid", rest[1:])
 	}
-	r.flags |= natProtoOffset
-	r.basePort = base
+	r.Flags |= natProtoOffset
+	r.BasePort = base
 	return nil
 }
 
 // parseTo is libxt_NAT.c's parse_to for --to-source/--to-destination:
 // [addr[-addr]][:port[-port[/port]]], IPv6 addresses in brackets when a
 // port follows.
-func (r *natRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
+func (r *NATRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
 	var start, portPart string
 	hasColon := false
 	if open := strings.IndexByte(arg, '['); open < 0 {
@@ -214,7 +224,7 @@ func (r *natRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
 			return nil
 		}
 	}
-	r.flags |= natMapIPs
+	r.Flags |= natMapIPs
 	minText, maxText, isRange := strings.Cut(start, "-")
 	lo, err := natAddr(minText, fam)
 	if err != nil {
@@ -226,7 +236,7 @@ func (r *natRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
 			return err
 		}
 	}
-	r.minAddr, r.maxAddr = natAddrBytes(lo), natAddrBytes(hi)
+	r.MinAddr, r.MaxAddr = natAddrBytes(lo), natAddrBytes(hi)
 	return nil
 }
 
@@ -249,8 +259,8 @@ func natAddrBytes(a netip.Addr) (u [16]byte) {
 // shares; rangeOpt is the option carrying the address/port range
 // ("to-source", "to-destination" or "to-ports"), mandatory unless
 // rangeOpt is "to-ports".
-func natParseOpts(in *ParseInput, rangeOpt string) (*natRange, error) {
-	r := &natRange{}
+func natParseOpts(in *ParseInput, rangeOpt string) (*NATRange, error) {
+	r := &NATRange{}
 	opts := newT2Options(in)
 	portOK := natPortOK(in.Proto)
 	for _, o := range in.Options {
@@ -264,11 +274,11 @@ func natParseOpts(in *ParseInput, rangeOpt string) (*natRange, error) {
 		case "to-ports":
 			err = r.parsePorts(in.names(), o.Arg(), portOK)
 		case "random":
-			r.flags |= natProtoRandom
+			r.Flags |= natProtoRandom
 		case "random-fully":
-			r.flags |= natRandomFully
+			r.Flags |= natRandomFully
 		case "persistent":
-			r.flags |= natPersistent
+			r.Flags |= natPersistent
 		}
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
@@ -282,8 +292,8 @@ func natParseOpts(in *ParseInput, rangeOpt string) (*natRange, error) {
 
 // natRejectOffset is DNAT_fcheck's refusal of shifted port maps for the
 // payloads that have no room for the base port.
-func natRejectOffset(in *ParseInput, r *natRange) error {
-	if r.flags&natProtoOffset != 0 {
+func natRejectOffset(in *ParseInput, r *NATRange) error {
+	if r.Flags&natProtoOffset != 0 {
 		return in.Failf("shifted portmap ranges not supported with this revision")
 	}
 	return nil
@@ -304,107 +314,114 @@ const (
 
 // encodeMRC fills struct nf_nat_ipv4_multi_range_compat with rangesize 1
 // (the kernel only takes one range). The base port has no place there.
-func (r *natRange) encodeMRC() []byte {
+func (r *NATRange) encodeMRC() []byte {
 	data := make([]byte, Align(natMRCSize))
 	NE.PutUint32(data[0:], 1)
-	NE.PutUint32(data[4:], r.flags)
-	copy(data[8:12], r.minAddr[:4])
-	copy(data[12:16], r.maxAddr[:4])
-	binary.BigEndian.PutUint16(data[16:], r.minPort)
-	binary.BigEndian.PutUint16(data[18:], r.maxPort)
+	NE.PutUint32(data[4:], r.Flags)
+	copy(data[8:12], r.MinAddr[:4])
+	copy(data[12:16], r.MaxAddr[:4])
+	binary.BigEndian.PutUint16(data[16:], r.MinPort)
+	binary.BigEndian.PutUint16(data[18:], r.MaxPort)
 	return data
 }
 
 // decodeMRC is RANGE2_INIT_FROM_IPV4_MRC: only range[0] exists for
 // iptables, so any other rangesize cannot be printed faithfully.
-func decodeMRC(data []byte) (*natRange, error) {
+func decodeMRC(data []byte) (*NATRange, error) {
 	if n := NE.Uint32(data[0:]); n != 1 {
 		return nil, fmt.Errorf("rangesize %d, iptables prints only rangesize 1", n)
 	}
-	r := &natRange{flags: NE.Uint32(data[4:])}
-	copy(r.minAddr[:4], data[8:12])
-	copy(r.maxAddr[:4], data[12:16])
-	r.minPort, r.maxPort = binary.BigEndian.Uint16(data[16:]), binary.BigEndian.Uint16(data[18:])
+	r := &NATRange{Flags: NE.Uint32(data[4:])}
+	copy(r.MinAddr[:4], data[8:12])
+	copy(r.MaxAddr[:4], data[12:16])
+	r.MinPort, r.MaxPort = binary.BigEndian.Uint16(data[16:]), binary.BigEndian.Uint16(data[18:])
 	return r, nil
 }
 
 // encodeRange fills struct nf_nat_range (withBase=false) or
 // nf_nat_range2 (withBase=true).
-func (r *natRange) encodeRange(withBase bool) []byte {
+func (r *NATRange) encodeRange(withBase bool) []byte {
 	size := natRange1Size
 	if withBase {
 		size = natRange2Size
 	}
 	data := make([]byte, Align(size))
-	NE.PutUint32(data[0:], r.flags)
-	copy(data[4:20], r.minAddr[:])
-	copy(data[20:36], r.maxAddr[:])
-	binary.BigEndian.PutUint16(data[36:], r.minPort)
-	binary.BigEndian.PutUint16(data[38:], r.maxPort)
+	NE.PutUint32(data[0:], r.Flags)
+	copy(data[4:20], r.MinAddr[:])
+	copy(data[20:36], r.MaxAddr[:])
+	binary.BigEndian.PutUint16(data[36:], r.MinPort)
+	binary.BigEndian.PutUint16(data[38:], r.MaxPort)
 	if withBase {
-		binary.BigEndian.PutUint16(data[40:], r.basePort)
+		binary.BigEndian.PutUint16(data[40:], r.BasePort)
 	}
 	return data
 }
 
-func decodeRange(data []byte, withBase bool) *natRange {
-	r := &natRange{flags: NE.Uint32(data[0:])}
-	copy(r.minAddr[:], data[4:20])
-	copy(r.maxAddr[:], data[20:36])
-	r.minPort, r.maxPort = binary.BigEndian.Uint16(data[36:]), binary.BigEndian.Uint16(data[38:])
+func decodeRange(data []byte, withBase bool) *NATRange {
+	r := &NATRange{Flags: NE.Uint32(data[0:])}
+	copy(r.MinAddr[:], data[4:20])
+	copy(r.MaxAddr[:], data[20:36])
+	r.MinPort, r.MaxPort = binary.BigEndian.Uint16(data[36:]), binary.BigEndian.Uint16(data[38:])
 	if withBase {
-		r.basePort = binary.BigEndian.Uint16(data[40:])
+		r.BasePort = binary.BigEndian.Uint16(data[40:])
 	}
 	return r
 }
 
-// save is __NAT_print for iptables-save: " --<opt> <range>" when there is
-// a range, then the flag options. skipColon drops the leading ':' of a
-// ports-only range (MASQUERADE and REDIRECT print bare ports).
-func (r *natRange) save(b *strings.Builder, fam Family, opt string, skipColon bool) error {
-	if extra := r.flags &^ natKnownFlags; extra != 0 {
-		return fmt.Errorf("NAT range flags %#x unknown to iptables", extra)
-	}
-	if r.flags&natProtoOffset == 0 && r.basePort != 0 {
-		return fmt.Errorf("base port %d without the shifted-portmap flag", r.basePort)
-	}
+// Text is the range as --to-source, --to-destination or --to-ports print
+// it (__NAT_print): "addr[-addr]", ":port[-port[/base]]", or both, IPv6
+// addresses in brackets when a port follows; "" for neither.
+func (r *NATRange) Text(fam Family) string {
 	var s strings.Builder
-	brackets := fam == IPv6 && r.flags&natProtoSpecified != 0
-	if r.flags&natMapIPs != 0 {
+	brackets := fam == IPv6 && r.Flags&natProtoSpecified != 0
+	if r.Flags&natMapIPs != 0 {
 		if brackets {
 			s.WriteByte('[')
 		}
-		s.WriteString(FormatAddr(nfInetAddr(r.minAddr[:], fam)))
-		if r.minAddr != r.maxAddr {
+		s.WriteString(FormatAddr(nfInetAddr(r.MinAddr[:], fam)))
+		if r.MinAddr != r.MaxAddr {
 			s.WriteByte('-')
-			s.WriteString(FormatAddr(nfInetAddr(r.maxAddr[:], fam)))
+			s.WriteString(FormatAddr(nfInetAddr(r.MaxAddr[:], fam)))
 		}
 		if brackets {
 			s.WriteByte(']')
 		}
 	}
-	if r.flags&natProtoSpecified != 0 {
-		s.WriteString(":" + strconv.Itoa(int(r.minPort)))
-		if r.maxPort != r.minPort {
-			s.WriteString("-" + strconv.Itoa(int(r.maxPort)))
+	if r.Flags&natProtoSpecified != 0 {
+		s.WriteString(":" + strconv.Itoa(int(r.MinPort)))
+		if r.MaxPort != r.MinPort {
+			s.WriteString("-" + strconv.Itoa(int(r.MaxPort)))
 		}
-		if r.flags&natProtoOffset != 0 {
-			s.WriteString("/" + strconv.Itoa(int(r.basePort)))
+		if r.Flags&natProtoOffset != 0 {
+			s.WriteString("/" + strconv.Itoa(int(r.BasePort)))
 		}
 	}
-	if text := s.String(); text != "" {
+	return s.String()
+}
+
+// save is __NAT_print for iptables-save: " --<opt> <range>" when there is
+// a range, then the flag options. skipColon drops the leading ':' of a
+// ports-only range (MASQUERADE and REDIRECT print bare ports).
+func (r *NATRange) save(b *strings.Builder, fam Family, opt string, skipColon bool) error {
+	if extra := r.Flags &^ natKnownFlags; extra != 0 {
+		return fmt.Errorf("NAT range flags %#x unknown to iptables", extra)
+	}
+	if r.Flags&natProtoOffset == 0 && r.BasePort != 0 {
+		return fmt.Errorf("base port %d without the shifted-portmap flag", r.BasePort)
+	}
+	if text := r.Text(fam); text != "" {
 		if skipColon {
 			text = strings.TrimPrefix(text, ":")
 		}
 		b.WriteString(" --" + opt + " " + text)
 	}
-	if r.flags&natProtoRandom != 0 {
+	if r.Flags&natProtoRandom != 0 {
 		b.WriteString(" --random")
 	}
-	if r.flags&natRandomFully != 0 {
+	if r.Flags&natRandomFully != 0 {
 		b.WriteString(" --random-fully")
 	}
-	if r.flags&natPersistent != 0 {
+	if r.Flags&natPersistent != 0 {
 		b.WriteString(" --persistent")
 	}
 	return nil
@@ -445,8 +462,55 @@ var natHooks = map[string]Hooks{
 	"MASQUERADE": HookPostRouting,
 }
 
+// natLayouts records each registration's layout, for UnmarshalNAT.
+var natLayouts = map[natKey]natLayout{}
+
+type natKey struct {
+	name string
+	rev  uint8
+	fam  Family
+}
+
+// marshal lays r out as the layout's struct.
+func (r *NATRange) marshal(l natLayout) []byte {
+	switch l {
+	case natLayoutMRC:
+		return r.encodeMRC()
+	case natLayoutRange1:
+		return r.encodeRange(false)
+	}
+	return r.encodeRange(true)
+}
+
+func unmarshalNATRange(l natLayout, data []byte) (*NATRange, error) {
+	size := natSizes[l]
+	if len(data) < size {
+		return nil, fmt.Errorf("NAT range: payload of %d bytes, want %d", len(data), size)
+	}
+	switch l {
+	case natLayoutMRC:
+		return decodeMRC(data)
+	case natLayoutRange1:
+		return decodeRange(data, false), nil
+	}
+	return decodeRange(data, true), nil
+}
+
+var natSizes = map[natLayout]int{natLayoutMRC: natMRCSize, natLayoutRange1: natRange1Size, natLayoutRange2: natRange2Size}
+
+// UnmarshalNAT reads the payload of a NAT target (DNAT, SNAT, MASQUERADE,
+// REDIRECT) of the revision and family, whichever struct it carries.
+func UnmarshalNAT(name string, rev uint8, fam Family, data []byte) (*NATRange, error) {
+	l, ok := natLayouts[natKey{name, rev, fam}]
+	if !ok {
+		return nil, fmt.Errorf("%s revision %d is not a NAT target of family %v", name, rev, fam)
+	}
+	return unmarshalNATRange(l, data)
+}
+
 func registerNAT(t natTarget) {
-	size := map[natLayout]int{natLayoutMRC: natMRCSize, natLayoutRange1: natRange1Size, natLayoutRange2: natRange2Size}[t.layout]
+	natLayouts[natKey{t.name, t.rev, t.fam}] = t.layout
+	size := natSizes[t.layout]
 	Register(&Extension{
 		Kind: Target, Name: t.name, Revision: t.rev, Family: t.fam,
 		Size:    size,
@@ -463,26 +527,12 @@ func registerNAT(t natTarget) {
 					return nil, err
 				}
 			}
-			switch t.layout {
-			case natLayoutMRC:
-				return r.encodeMRC(), nil
-			case natLayoutRange1:
-				return r.encodeRange(false), nil
-			}
-			return r.encodeRange(true), nil
+			return r.marshal(t.layout), nil
 		},
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			var r *natRange
-			switch t.layout {
-			case natLayoutMRC:
-				var err error
-				if r, err = decodeMRC(data); err != nil {
-					return err
-				}
-			case natLayoutRange1:
-				r = decodeRange(data, false)
-			default:
-				r = decodeRange(data, true)
+			r, err := unmarshalNATRange(t.layout, data)
+			if err != nil {
+				return err
 			}
 			return r.save(b, t.fam, t.rangeOpt, t.skipColon)
 		},
