@@ -54,7 +54,7 @@ type legacyTable struct {
 	// The table as read, and its info (NumEntries goes into the replace).
 	info xtables.Info
 	cur  *xtables.Table
-	// After the write: what was written (spent by verify), the counters
+	// After the write: what was written (its info for verify, its layout for a rollback), the counters
 	// the old table's entries had at the swap (by entry, in cur's
 	// layout), and whether they were carried over.
 	enc           *xtables.Encoded
@@ -133,7 +133,7 @@ func applyLegacy(ctx context.Context, jobs []legacyJob, lockFile string, opt Opt
 	}
 	for _, lt := range changed {
 		if lt.tr.Written {
-			failed = errors.Join(failed, lt.verify(ctx))
+			failed = errors.Join(failed, lt.verify())
 		}
 	}
 	return reps, failed
@@ -237,6 +237,11 @@ func (lt *legacyTable) replace() error {
 		return err
 	}
 	lt.tr.Written, lt.enc, lt.swapped = true, newEnc, swapped
+	if i := countersWentDown(oldLayout, swapped); i >= 0 {
+		// The table is written; carrying counters over from a table
+		// that was not the one read would be wrong.
+		return fmt.Errorf("%s table %s written, but the table it replaced was not the one read (entry %d counted less than when read): another program wrote it without the xtables lock, and its change is undone", next.Family, next.Name, i)
+	}
 	add := make([]xtables.Counters, len(newEnc.Rules))
 	kept := 0
 	for j, i := range from {
@@ -425,26 +430,62 @@ func oldIndexes(old *xtables.Encoded, enc *xtables.Encoded) []int {
 	return from
 }
 
-// verify reads the table back and requires it to be what was written:
-// the same entries, byte for byte, apart from what the kernel keeps for
-// itself (counters, comefrom); or, failing that, a table that decodes to
-// the same rules. What was written is spent.
-func (lt *legacyTable) verify(ctx context.Context) error {
-	want, enc := lt.tr.Plan.Next, lt.enc
-	fam := lt.conn.Family()
-	same, info, blob, err := lt.conn.ReadBack(ctx, want, enc)
+// verify checks that the kernel holds the table this apply wrote, without
+// reading its entries back: GET_INFO must report the size, entry count,
+// hooks and every hook's entry and underflow offset that went into the
+// replace. With what the write already checked (the kernel's EAGAIN
+// when the entry count read is no longer the table's, and the old
+// counters the replace returned, none lower than the ones read), this
+// tells that the table replaced was the one read and the table in place
+// is the one written, unless another program wrote a table of exactly
+// the same shape without the xtables lock. The kernel keeps the bytes
+// of a replace as sent (only counters and comefrom are its own), and
+// they are not read back to compare (see ARCHITECTURE.md).
+func (lt *legacyTable) verify() error {
+	want := lt.enc.Info
+	fam, name := lt.conn.Family(), want.Name
+	got, err := lt.conn.Info(name)
 	if err != nil {
-		return fmt.Errorf("%s table %s written; reading it back failed: %w", fam, want.Name, err)
+		return fmt.Errorf("%s table %s written; reading its info back failed: %w", fam, name, err)
 	}
-	if same {
-		return nil
-	}
-	got, err := xtables.Decode(fam, info, blob)
-	if err != nil {
-		return fmt.Errorf("%s table %s written; reading it back: decode: %w", fam, want.Name, err)
-	}
-	if !got.SameAs(want) {
-		return fmt.Errorf("%s table %s written, but read back it differs from what hostwall wrote (another program writing without the xtables lock?)", fam, want.Name)
+	if !sameShape(got, want) {
+		return fmt.Errorf("%s table %s written, but the kernel now holds another table (%d entries, %d bytes; written: %d, %d): another program writing without the xtables lock?",
+			fam, name, got.NumEntries, got.Size, want.NumEntries, want.Size)
 	}
 	return nil
+}
+
+// sameShape reports whether two infos of a table agree on its size,
+// entry count, hooks and the offsets of their entries and underflows.
+func sameShape(a, b xtables.Info) bool {
+	if a.Size != b.Size || a.NumEntries != b.NumEntries || a.ValidHooks != b.ValidHooks {
+		return false
+	}
+	for h := range a.HookEntry {
+		if a.ValidHooks&(1<<h) != 0 && (a.HookEntry[h] != b.HookEntry[h] || a.Underflow[h] != b.Underflow[h]) {
+			return false
+		}
+	}
+	return true
+}
+
+// countersWentDown returns the first entry whose counters, as the replace
+// returned them, are lower than when the table was read (-1 if none).
+// Counters only grow while a table stays in place: a lower one means the
+// table replaced was not the one read but one another program wrote in
+// between without the xtables lock, whose change the replace undid.
+func countersWentDown(read *xtables.Encoded, swapped []xtables.Counters) int {
+	for i := range min(len(swapped), len(read.Rules)) {
+		var c xtables.Counters
+		switch {
+		case read.Rules[i] != nil:
+			c = read.Rules[i].Counters
+		case read.Feet[i] != nil:
+			c = read.Feet[i].Counters
+		}
+		if swapped[i].Packets < c.Packets || swapped[i].Bytes < c.Bytes {
+			return i
+		}
+	}
+	return -1
 }
