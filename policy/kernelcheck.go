@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hostwall/hostwall/xtables"
@@ -38,6 +39,12 @@ type KernelCheckOptions struct {
 	// packets of some hook reach, which is all x_tables refuses
 	// (mark_source_chains). nf_tables refuses every loop.
 	AllLoops bool
+	// Accepted is the table the kernel holds, if the table checked is
+	// to replace it: a chain with exactly Accepted's rules (the same
+	// *Rule values), reached from no hook it was not reached from
+	// there, passed the kernel's checks already and is not checked
+	// again (its jumps still count for reachability and loops).
+	Accepted *xtables.Table
 }
 
 // CheckKernel finds what the kernel's checks of a table replace refuse
@@ -51,16 +58,27 @@ type KernelCheckOptions struct {
 // module the kernel lacks).
 func CheckKernel(t *xtables.Table, opt KernelCheckOptions) []KernelProblem {
 	r := reachability(t, opt.Reached)
+	var accepted *reach
+	if opt.Accepted != nil {
+		accepted = reachability(opt.Accepted, nil)
+	}
 	var out []KernelProblem
 	fam := t.Family.Ext
+	var p ext.Placement // one for all rules: its matches' array is reused
 	for _, c := range t.Chains {
 		hooks := r.hooks[c.Name]
+		if accepted != nil {
+			if a := accepted.chains[c.Name]; a != nil && hooks&^accepted.hooks[c.Name] == 0 && slices.Equal(a.Rules, c.Rules) {
+				continue
+			}
+		}
 		for i, rule := range c.Rules {
-			p := ext.Placement{
+			p = ext.Placement{
 				Table:     t.Name,
 				Hooks:     hooks,
 				Rule:      ext.RuleInfo{Family: fam, Proto: rule.Header.Proto, ProtoInvert: rule.Header.InvFlags&xtables.InvProto != 0},
 				NFTCompat: opt.NFT,
+				Matches:   p.Matches[:0],
 			}
 			for _, m := range rule.Matches {
 				p.Matches = append(p.Matches, ext.PlacedMatch{Name: m.Name, Data: m.Data})
