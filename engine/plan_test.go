@@ -195,11 +195,14 @@ func TestPublishedPortWarnings(t *testing.T) {
 :DOCKER - [0:0]
 -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
 -A DOCKER ! -i docker0 -p tcp -m tcp --dport 9090 -j DNAT --to-destination 172.17.0.3:9090
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 7070 -j DNAT --to-destination 172.17.0.4
 COMMIT
 `)
-	pol := strings.Replace(policyV1, "-A FILTERS -j DROP", "-A FILTERS -p tcp --dport 8080 -j ACCEPT\n-A FILTERS -p tcp --dport 9090 -j ACCEPT\n-A FILTERS -j DROP", 1)
+	// 9090 and 7070 keep their port through DNAT (the same port, no
+	// port): only 8080 warns.
+	pol := strings.Replace(policyV1, "-A FILTERS -j DROP", "-A FILTERS -p tcp --dport 8080 -j ACCEPT\n-A FILTERS -p tcp --dport 9090 -j ACCEPT\n-A FILTERS -p tcp --dport 7070 -j ACCEPT\n-A FILTERS -j DROP", 1)
 	w := PublishedPortWarnings(desired(t, pol), nat)
-	if len(w) != 1 || !strings.Contains(w[0], "policy:9:1") || !strings.Contains(w[0], "--ctorigdstport 8080") {
+	if len(w) != 1 || !strings.Contains(w[0], "policy:9:1") || !strings.Contains(w[0], "--ctorigdstport 8080") || !strings.Contains(w[0], "rewrites it to 172.17.0.2:80 ") {
 		t.Errorf("warnings %q", w)
 	}
 	// Not reached from DOCKER-USER: no warning.

@@ -38,7 +38,7 @@ func PublishedPortWarnings(dt *policy.DesiredTable, nat *xtables.Table) []string
 				continue
 			}
 			for port, to := range published {
-				if port.proto != proto || port.port < lo || port.port > hi || strings.HasSuffix(to, ":"+strconv.Itoa(int(port.port))) {
+				if port.proto != proto || port.port < lo || port.port > hi {
 					continue
 				}
 				dport := strconv.Itoa(int(lo))
@@ -59,7 +59,10 @@ type protoPort struct {
 	port  uint16
 }
 
-// publishedPorts maps each port a DNAT rule publishes to where it goes.
+// publishedPorts maps each port a DNAT rule publishes to another port to
+// where it goes, as --to-destination prints it. A DNAT that keeps the
+// port (no port, or the same one) is left out: a --dport rule still
+// sees that port.
 func publishedPorts(nat *xtables.Table) map[protoPort]string {
 	out := map[protoPort]string{}
 	for _, c := range nat.Chains {
@@ -71,13 +74,16 @@ func publishedPorts(nat *xtables.Table) map[protoPort]string {
 			if !ok || lo != hi {
 				continue
 			}
-			text := nat.RuleText(c, r, false)
-			_, to, found := strings.Cut(text, "--to-destination ")
-			if !found {
+			to, err := ext.UnmarshalNAT(r.Target.Name, r.Target.Revision, nat.Family.Ext, r.Target.Data)
+			if err != nil {
 				continue
 			}
-			to, _, _ = strings.Cut(to, " ")
-			out[protoPort{proto, lo}] = to
+			if toLo, toHi, mapped := to.Ports(); !mapped || toLo == lo && toHi == lo {
+				continue
+			}
+			if text := to.Text(nat.Family.Ext); text != "" {
+				out[protoPort{proto, lo}] = text
+			}
 		}
 	}
 	return out

@@ -36,6 +36,13 @@ func (t *TCP) Dst() PortRange {
 	return PortRange{t.DstPorts[0], t.DstPorts[1], t.InvFlags&tcpInvDstPort != 0}
 }
 
+// AllDefault reports the value of an option-less "-m tcp": every port,
+// nothing else (libxt_tcp's tcp_all_zero, which iptables-nft keeps as
+// nft_compat because it has no native expression).
+func (t *TCP) AllDefault() bool {
+	return *t == TCP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
+}
+
 // Marshal is the payload (XT_ALIGN(12) bytes).
 func (t *TCP) Marshal() []byte {
 	data := make([]byte, 16)

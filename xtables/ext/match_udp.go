@@ -23,6 +23,11 @@ func (u *UDP) Dst() PortRange {
 	return PortRange{u.DstPorts[0], u.DstPorts[1], u.InvFlags&udpInvDstPort != 0}
 }
 
+// AllDefault reports the value of an option-less "-m udp" (udp_all_zero).
+func (u *UDP) AllDefault() bool {
+	return *u == UDP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
+}
+
 // Marshal is the payload (XT_ALIGN(10) bytes).
 func (u *UDP) Marshal() []byte {
 	data := make([]byte, 16)

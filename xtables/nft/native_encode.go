@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
 )
 
 // NativeTable is the name of hostwall's own nf_tables table, one per
@@ -133,7 +134,7 @@ func EncodeNative(f *xtables.Family, chain string, r *xtables.Rule) (*NativeRule
 	for i := range r.Matches {
 		m := &r.Matches[i]
 		if m.Name == "comment" && m.Revision == 0 {
-			comments = append(comments, cStringOf(m.Data))
+			comments = append(comments, ext.UnmarshalComment(m.Data).Text)
 			continue
 		}
 		native, err := nativeMatchExprs(f, &r.Header, m)
@@ -173,13 +174,6 @@ func NativeRuleText(f *xtables.Family, chain string, r *xtables.Rule) string {
 	c := &xtables.Chain{Name: chain, Hook: -1}
 	s := t.RuleText(c, r, false)
 	return strings.TrimPrefix(strings.TrimPrefix(s, "-A "+chain), " ")
-}
-
-func cStringOf(b []byte) string {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return string(b)
 }
 
 // Userdata of a native rule: nftnl's TLVs (type, length, value; at most
@@ -265,33 +259,46 @@ func nativeMatchExprs(f *xtables.Family, h *xtables.Header, m *xtables.Match) ([
 	switch {
 	case (m.Name == "tcp" || m.Name == "udp") && m.Revision == 0 && len(m.Data) >= 12:
 		return nativeTH(h, m)
-	case m.Name == "limit" && m.Revision == 0 && len(m.Data) >= 8:
-		e := limitExprs(m.Data)
+	case m.Name == "limit" && m.Revision == 0:
+		rate, err := ext.UnmarshalRateInfo(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		e := limitExprs(rate)
 		if e == nil {
 			return nil, nil
 		}
-		l := e[0].(*Limit)
-		avg := uint64(xtables.NativeEndian.Uint32(m.Data[0:]))
-		if l.Rate*avg != l.Unit*xtLimitScale {
+		if l := e[0].(*Limit); l.Rate*uint64(rate.Avg) != l.Unit*ext.LimitScale {
 			return nil, nil // the rate does not convert exactly
 		}
 		return e, nil
-	case m.Name == "mark" && m.Revision == 1 && len(m.Data) >= 9:
-		return markExprs(m.Data), nil
-	case m.Name == "conntrack" && (m.Revision == 2 || m.Revision == 3) && len(m.Data) >= 156:
-		return ctExprs(f, m), nil
-	case m.Name == "icmp" && f == xtables.IPv4 && m.Revision == 0 && len(m.Data) >= 4,
-		m.Name == "icmp6" && f == xtables.IPv6 && m.Revision == 0 && len(m.Data) >= 4:
-		return icmpExprs(m.Name == "icmp", m.Data), nil
-	case m.Name == "pkttype" && m.Revision == 0 && len(m.Data) >= 8:
-		ne := xtables.NativeEndian
-		pt, inv := ne.Uint32(m.Data[0:]), ne.Uint32(m.Data[4:])
-		if pt > 0xff || inv > 1 {
+	case m.Name == "mark" && m.Revision == 1:
+		mark, err := ext.UnmarshalMarkInfo(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		return markExprs(mark), nil
+	case m.Name == "conntrack" && (m.Revision == 2 || m.Revision == 3):
+		ct, err := ext.UnmarshalConntrack(m.Data, m.Revision)
+		if err != nil {
+			return nil, nil
+		}
+		return ctExprs(f, ct, m.Revision), nil
+	case m.Name == "icmp" && f == xtables.IPv4 && m.Revision == 0,
+		m.Name == "icmp6" && f == xtables.IPv6 && m.Revision == 0:
+		icmp, err := ext.UnmarshalICMP(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		return icmpExprs(m.Name == "icmp", icmp), nil
+	case m.Name == "pkttype" && m.Revision == 0:
+		p, err := ext.UnmarshalPktType(m.Data)
+		if err != nil || uint32(p.Type) > 0xff || uint32(p.Invert) > 1 {
 			return nil, nil
 		}
 		return []Expr{
 			&Meta{Key: unix.NFT_META_PKTTYPE, Reg: unix.NFT_REG_1},
-			&Cmp{Op: cmpOp(inv != 0), Reg: unix.NFT_REG_1, Data: []byte{byte(pt)}},
+			&Cmp{Op: cmpOp(p.Invert != 0), Reg: unix.NFT_REG_1, Data: []byte{byte(p.Type)}},
 		}, nil
 	}
 	return nil, nil
@@ -303,20 +310,26 @@ func nativeMatchExprs(f *xtables.Family, h *xtables.Header, m *xtables.Match) ([
 // inverted full or an empty port range, and the option-less "-m tcp"
 // stay nft_compat.
 func nativeTH(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
-	ne := xtables.NativeEndian
-	d := m.Data
-	spts := [2]uint16{ne.Uint16(d[0:]), ne.Uint16(d[2:])}
-	dpts := [2]uint16{ne.Uint16(d[4:]), ne.Uint16(d[6:])}
-	var inv byte
+	var spts, dpts [2]uint16
+	var inv, flagMask, flagCmp byte
 	var proto uint16
 	if m.Name == "tcp" {
-		inv, proto = d[11], protoTCP
-		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || d[8] != 0 || allDefault(d[:12]) {
+		t, err := ext.UnmarshalTCP(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		spts, dpts, inv, proto = t.SrcPorts, t.DstPorts, t.InvFlags, protoTCP
+		flagMask, flagCmp = t.FlagMask, t.FlagCmp
+		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || t.Option != 0 || t.AllDefault() {
 			return nil, nil
 		}
 	} else {
-		inv, proto = d[8], protoUDP
-		if inv > udpInvMask || allDefault(d[:10]) {
+		u, err := ext.UnmarshalUDP(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		spts, dpts, inv, proto = u.SrcPorts, u.DstPorts, u.InvFlags, protoUDP
+		if inv > udpInvMask || u.AllDefault() {
 			return nil, nil
 		}
 	}
@@ -324,11 +337,11 @@ func nativeTH(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
 		return nil, nil
 	}
 	var out []Expr
-	if m.Name == "tcp" && (d[9] != 0 || d[10] != 0) {
+	if m.Name == "tcp" && (flagMask != 0 || flagCmp != 0) {
 		out = append(out,
 			&Payload{Base: unix.NFT_PAYLOAD_TRANSPORT_HEADER, Offset: thTCPFlags, Len: 1, Reg: unix.NFT_REG_1},
-			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{d[9]}, Xor: []byte{0}},
-			&Cmp{Op: cmpOp(inv&tcpInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{d[10]}})
+			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{flagMask}, Xor: []byte{0}},
+			&Cmp{Op: cmpOp(inv&tcpInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{flagCmp}})
 	} else if inv&tcpInvFlags != 0 && m.Name == "tcp" {
 		return nil, nil // "! --tcp-flags NONE NONE" matches nothing
 	}
@@ -353,8 +366,8 @@ func nativeTH(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
 // type and code in one compare when the code is one value, the type
 // alone when every code matches. "--icmp-type any" needs no expression
 // beyond -p icmp. An inverted code range has no single native compare.
-func icmpExprs(v4 bool, d []byte) []Expr {
-	typ, lo, hi, inv := d[0], d[1], d[2], d[3]
+func icmpExprs(v4 bool, c *ext.ICMP) []Expr {
+	typ, lo, hi, inv := c.Type, c.CodeMin, c.CodeMax, c.InvFlags
 	if inv&^1 != 0 || lo > hi {
 		return nil
 	}
@@ -388,11 +401,10 @@ func icmpExprs(v4 bool, d []byte) []Expr {
 // an address with a /0 mask, reversed port ranges, and a state that lets
 // a packet without conntrack entry through together with other options:
 // conntrack_mt then skips the other options, which ct cannot.
-func ctExprs(f *xtables.Family, m *xtables.Match) []Expr {
+func ctExprs(f *xtables.Family, ct *ext.Conntrack, rev uint8) []Expr {
 	ne := xtables.NativeEndian
-	d := m.Data
-	flags, inv := ne.Uint16(d[146:]), ne.Uint16(d[148:])
-	state, status := ne.Uint16(d[150:]), ne.Uint16(d[152:])
+	flags, inv := ct.MatchFlags, ct.InvFlags
+	state, status := ct.State, ct.Status
 	const known = ctFlagState | ctFlagProto | ctFlagOrigSrc | ctFlagOrigDst | ctFlagReplSrc | ctFlagReplDst |
 		ctFlagStatus | ctFlagOrigSrcPort | ctFlagOrigDstPort | ctFlagReplSrcPort | ctFlagReplDstPort | ctFlagStateAlias
 	if flags&^known != 0 || flags&^ctFlagStateAlias == 0 {
@@ -421,7 +433,7 @@ func ctExprs(f *xtables.Family, m *xtables.Match) []Expr {
 		bits(unix.NFT_CT_STATE, uint32(state), inv&ctFlagState != 0)
 	}
 	if flags&ctFlagProto != 0 {
-		p := ne.Uint16(d[136:])
+		p := ct.L4Proto
 		if p > 0xff {
 			return nil
 		}
@@ -444,7 +456,7 @@ func ctExprs(f *xtables.Family, m *xtables.Match) []Expr {
 		if flags&a.flag == 0 {
 			continue
 		}
-		addr, mask := d[32*i:32*i+alen], d[32*i+16:32*i+16+alen]
+		addr, mask := ct.Addr[i][:alen], ct.Mask[i][:alen]
 		if zero(mask) {
 			return nil
 		}
@@ -470,12 +482,9 @@ func ctExprs(f *xtables.Family, m *xtables.Match) []Expr {
 		if flags&p.flag == 0 {
 			continue
 		}
-		var lo, hi uint16
-		if m.Revision == 3 {
-			lo, hi = ne.Uint16(d[138+2*i:]), ne.Uint16(d[154+2*i:])
-		} else {
-			lo = uint16(d[138+2*i])<<8 | uint16(d[139+2*i])
-			hi = lo
+		lo, hi := ct.Port[i], ct.PortHigh[i]
+		if rev < 3 {
+			hi = lo // one port
 		}
 		if hi < lo {
 			return nil
@@ -510,9 +519,6 @@ var (
 )
 
 const (
-	rejectTCPRst4 = 7
-	rejectTCPRst6 = 6
-
 	logFlagNFLOG = 0x10 // XT_LOG_NFLOG, which nft's log does not have
 	logFlagsMask = 0x2f // NF_LOG_MASK
 )
@@ -523,33 +529,34 @@ const (
 // it (verdicts, jumps, NFLOG as log group, TRACE; nft_compat otherwise).
 func nativeAction(f *xtables.Family, r *xtables.Rule) ([]Expr, error) {
 	t := &r.Target
-	ne := xtables.NativeEndian
 	switch {
-	case t.Name == "REJECT" && t.Revision == 0 && len(t.Data) >= 4:
-		with := ne.Uint32(t.Data)
-		codes, rst := rejectCodes4, uint32(rejectTCPRst4)
-		if f == xtables.IPv6 {
-			codes, rst = rejectCodes6, rejectTCPRst6
+	case t.Name == "REJECT" && t.Revision == 0:
+		rej, err := ext.UnmarshalReject(t.Data)
+		if err != nil {
+			break
 		}
-		if with == rst {
+		codes := rejectCodes4
+		if f == xtables.IPv6 {
+			codes = rejectCodes6
+		}
+		if rej.TCPReset(f.Ext) {
 			return []Expr{&Reject{Type: unix.NFT_REJECT_TCP_RST}}, nil
 		}
-		if int(with) < len(codes) && codes[with] >= 0 {
+		if with := rej.With; int(with) < len(codes) && codes[with] >= 0 {
 			return []Expr{&Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: uint8(codes[with])}}, nil
 		}
-	case t.Name == "LOG" && t.Revision == 0 && len(t.Data) >= 32:
-		level, flags := t.Data[0], t.Data[1]
-		if level > 7 || flags&logFlagNFLOG != 0 || flags&^logFlagsMask != 0 {
+	case t.Name == "LOG" && t.Revision == 0:
+		l, err := ext.UnmarshalLog(t.Data)
+		if err != nil {
+			break // no NUL in the prefix
+		}
+		flags := l.Flags
+		if l.Level > 7 || flags&logFlagNFLOG != 0 || flags&^logFlagsMask != 0 {
 			break
 		}
-		prefix := t.Data[2:32]
-		n := bytes.IndexByte(prefix, 0)
-		if n < 0 {
-			break
-		}
-		e := &Log{HasLevel: true, Level: uint32(level)}
-		if n > 0 {
-			e.HasPrefix, e.Prefix = true, string(prefix[:n])
+		e := &Log{HasLevel: true, Level: uint32(l.Level)}
+		if l.Prefix != "" {
+			e.HasPrefix, e.Prefix = true, l.Prefix
 		}
 		if flags != 0 {
 			e.HasFlags, e.Flags = true, uint32(flags)

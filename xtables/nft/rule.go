@@ -25,8 +25,7 @@ const (
 
 	udataComment = 0 // UDATA_TYPE_COMMENT of iptables' rule userdata
 
-	xtLimitScale = 10000 // XT_LIMIT_SCALE
-	ifNameSize   = 16    // IFNAMSIZ
+	ifNameSize = 16 // IFNAMSIZ
 
 	// invalidIface is the never-matching name iptables-nft 1.8.9 compares
 	// with for "! -i +" (nft cannot say "no interface").
@@ -62,7 +61,4 @@ const (
 	protoTCP    = 6
 	protoUDP    = 17
 	protoICMPv6 = 58
-
-	// xt_NFLOG flag: len is a snap length.
-	nflogCopyLen = 0x1
 )

@@ -325,27 +325,23 @@ func (d *decoder) cmpMeta(s *register, e *Cmp) error {
 			}
 			mask = s.mask
 		}
-		// xt_mark_mtinfo1: __u32 mark, mask (host order, as meta mark
-		// holds them); __u8 invert.
-		data := make([]byte, 16)
-		copy(data[0:4], e.Data)
-		copy(data[4:8], mask)
+		// Mark and mask are in host order, as meta mark holds them.
+		ne := xtables.NativeEndian
+		m := ext.MarkInfo{Mark: ne.Uint32(e.Data), Mask: ne.Uint32(mask)}
 		if inv {
-			data[8] = 1
+			m.Invert = 1
 		}
-		d.r.Matches = append(d.r.Matches, xtables.Match{Name: "mark", Revision: 1, Data: data})
+		d.r.Matches = append(d.r.Matches, xtables.Match{Name: "mark", Revision: 1, Data: m.Marshal()})
 		return nil
 	case unix.NFT_META_PKTTYPE:
 		if s.bitwise || len(e.Data) != 1 {
 			return foreign("pkttype compare of %d bytes or with a bitwise", len(e.Data))
 		}
-		// xt_pkttype_info: int pkttype; int invert.
-		data := make([]byte, 8)
-		xtables.NativeEndian.PutUint32(data[0:], uint32(e.Data[0]))
+		p := ext.PktType{Type: int32(e.Data[0])}
 		if inv {
-			xtables.NativeEndian.PutUint32(data[4:], 1)
+			p.Invert = 1
 		}
-		d.r.Matches = append(d.r.Matches, xtables.Match{Name: "pkttype", Revision: 0, Data: data})
+		d.r.Matches = append(d.r.Matches, xtables.Match{Name: "pkttype", Revision: 0, Data: p.Marshal()})
 		return nil
 	}
 	// iif/oif need the host's ifindex table; bridge names mean something
@@ -702,13 +698,11 @@ func (d *decoder) icmp(s *register, e *Cmp) error {
 			return foreign("icmp6 type 255")
 		}
 	}
-	// ipt_icmp / ip6t_icmp: __u8 type, code[2], invflags.
-	data := make([]byte, 8)
-	data[0], data[1], data[2] = e.Data[0], 0, 0xff
+	c := ext.ICMP{Type: e.Data[0], CodeMin: 0, CodeMax: 0xff}
 	if s.len == 2 {
-		data[1], data[2] = e.Data[1], e.Data[1]
+		c.CodeMin, c.CodeMax = e.Data[1], e.Data[1]
 	}
-	d.r.Matches = append(d.r.Matches, xtables.Match{Name: name, Revision: 0, Data: data})
+	d.r.Matches = append(d.r.Matches, xtables.Match{Name: name, Revision: 0, Data: c.Marshal()})
 	return nil
 }
 
@@ -811,17 +805,15 @@ func (d *decoder) limit(e *Limit) error {
 	if e.Type != unix.NFT_LIMIT_PKTS || e.Flags != 0 {
 		return foreign("limit of type %d flags %d", e.Type, e.Flags)
 	}
-	if e.Rate == 0 || e.Unit > (1<<64-1)/xtLimitScale {
+	if e.Rate == 0 || e.Unit > (1<<64-1)/ext.LimitScale {
 		return foreign("limit rate %d per %d s", e.Rate, e.Unit)
 	}
-	avg := xtLimitScale * e.Unit / e.Rate
+	avg := ext.LimitScale * e.Unit / e.Rate
 	if avg == 0 || avg > 1<<32-1 {
 		return foreign("limit rate %d per %d s out of the limit match's range", e.Rate, e.Unit)
 	}
-	data := make([]byte, 40) // xt_rateinfo, kernel state zeroed
-	xtables.NativeEndian.PutUint32(data[0:], uint32(avg))
-	xtables.NativeEndian.PutUint32(data[4:], e.Burst)
-	d.r.Matches = append(d.r.Matches, xtables.Match{Name: "limit", Revision: 0, Data: data})
+	rate := ext.RateInfo{Avg: uint32(avg), Burst: e.Burst}
+	d.r.Matches = append(d.r.Matches, xtables.Match{Name: "limit", Revision: 0, Data: rate.Marshal()})
 	return nil
 }
 
@@ -831,21 +823,19 @@ func (d *decoder) log(e *Log) error {
 	if !e.HasGroup || e.HasLevel || e.HasFlags {
 		return foreign("log without a group, or with a level or flags")
 	}
-	// xt_nflog_info: __u32 len; __u16 group, threshold, flags, pad;
-	// char prefix[64]. 1.8.9 keeps longer prefixes in a wider struct of
-	// its own; hostwall's NFLOG payload cannot.
+	// 1.8.9 keeps prefixes longer than xt_nflog_info's 63 bytes in a
+	// wider struct of its own; hostwall's NFLOG payload cannot.
 	if len(e.Prefix) > 63 {
 		return foreign("log prefix of %d bytes", len(e.Prefix))
 	}
-	data := make([]byte, 80)
-	ne := xtables.NativeEndian
+	n := ext.NFLog{Group: e.Group, Threshold: e.QThreshold, Prefix: e.Prefix}
 	if e.HasSnaplen {
-		ne.PutUint32(data[0:], e.Snaplen)
-		ne.PutUint16(data[8:], nflogCopyLen)
+		n.Len, n.Flags = e.Snaplen, ext.NFLogCopyLen
 	}
-	ne.PutUint16(data[4:], e.Group)
-	ne.PutUint16(data[6:], e.QThreshold)
-	copy(data[12:], e.Prefix)
+	data, err := n.Marshal()
+	if err != nil {
+		return foreign("log prefix %q: %v", e.Prefix, err)
+	}
 	d.setTarget(xtables.Target{Name: "NFLOG", Revision: 0, Data: data})
 	return nil
 }
@@ -890,12 +880,11 @@ func (d *decoder) userdata(b []byte) error {
 	if !found {
 		return nil
 	}
-	// xt_comment_info: char comment[256].
-	if len(comment) > 255 {
-		return foreign("rule comment of %d bytes", len(comment))
+	c := ext.Comment{Text: string(comment)}
+	data, err := c.Marshal()
+	if err != nil {
+		return foreign("rule comment: %v", err)
 	}
-	data := make([]byte, 256)
-	copy(data, comment)
 	d.r.Matches = append(d.r.Matches, xtables.Match{Name: "comment", Revision: 0, Data: data})
 	return nil
 }

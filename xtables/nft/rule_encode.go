@@ -199,10 +199,18 @@ func appendAddr(out []Expr, off uint32, addr, mask []byte, inv bool) []Expr {
 func nativeMatch(f *xtables.Family, h *xtables.Header, m *xtables.Match, haveTH bool) ([]Expr, error) {
 	var exprs []Expr
 	switch {
-	case m.Name == "limit" && m.Revision == 0 && len(m.Data) >= 8:
-		exprs = limitExprs(m.Data)
-	case m.Name == "mark" && m.Revision == 1 && len(m.Data) >= 9:
-		exprs = markExprs(m.Data)
+	case m.Name == "limit" && m.Revision == 0:
+		rate, err := ext.UnmarshalRateInfo(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		exprs = limitExprs(rate)
+	case m.Name == "mark" && m.Revision == 1:
+		mark, err := ext.UnmarshalMarkInfo(m.Data)
+		if err != nil {
+			return nil, nil
+		}
+		exprs = markExprs(mark)
 	case (m.Name == "tcp" || m.Name == "udp") && m.Revision == 0 && len(m.Data) >= 12:
 		var err error
 		if exprs, err = thExprs(h, m); err != nil || exprs == nil {
@@ -242,59 +250,58 @@ func readsBackAs(f *xtables.Family, h *xtables.Header, exprs []Expr, m *xtables.
 
 // limitExprs is add_nft_limit: the rate in the largest unit (day, hour,
 // minute, second) that still divides evenly enough.
-func limitExprs(data []byte) []Expr {
-	avg := uint64(xtables.NativeEndian.Uint32(data[0:]))
-	burst := xtables.NativeEndian.Uint32(data[4:])
+func limitExprs(rate *ext.RateInfo) []Expr {
+	avg, burst := uint64(rate.Avg), rate.Burst
 	if avg == 0 {
 		return nil
 	}
-	mult := [...]uint64{xtLimitScale * 24 * 60 * 60, xtLimitScale * 60 * 60, xtLimitScale * 60, xtLimitScale}
+	mult := [...]uint64{ext.LimitScale * 24 * 60 * 60, ext.LimitScale * 60 * 60, ext.LimitScale * 60, ext.LimitScale}
 	i := 1
 	for ; i < len(mult); i++ {
 		if avg > mult[i] || mult[i]/avg < mult[i]%avg {
 			break
 		}
 	}
-	return []Expr{&Limit{Rate: mult[i-1] / avg, Unit: mult[i-1] / xtLimitScale, Burst: burst, Type: unix.NFT_LIMIT_PKTS}}
+	return []Expr{&Limit{Rate: mult[i-1] / avg, Unit: mult[i-1] / ext.LimitScale, Burst: burst, Type: unix.NFT_LIMIT_PKTS}}
 }
 
 // markExprs is add_nft_mark: meta mark, a bitwise unless the mask is
 // all ones, a compare; mark and mask in host order as meta holds them.
-func markExprs(data []byte) []Expr {
+func markExprs(m *ext.MarkInfo) []Expr {
+	ne := xtables.NativeEndian
 	out := []Expr{&Meta{Key: unix.NFT_META_MARK, Reg: unix.NFT_REG_1}}
-	if mask := data[4:8]; !bytes.Equal(mask, []byte{0xff, 0xff, 0xff, 0xff}) {
+	if m.Mask != 0xffffffff {
 		out = append(out, &Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 4,
-			Mask: append([]byte{}, mask...), Xor: make([]byte, 4)})
+			Mask: ne.AppendUint32(nil, m.Mask), Xor: make([]byte, 4)})
 	}
-	return append(out, &Cmp{Op: cmpOp(data[8] != 0), Reg: unix.NFT_REG_1, Data: append([]byte{}, data[0:4]...)})
+	return append(out, &Cmp{Op: cmpOp(m.Invert != 0), Reg: unix.NFT_REG_1, Data: ne.AppendUint32(nil, m.Mark)})
 }
 
 // thExprs is add_nft_tcp/add_nft_udp. It returns nil for the matches
 // 1.8.9 writes as nft_compat: unknown inversion bits, a tcp option, and
 // the all-default match (-p tcp -m tcp), which would otherwise vanish.
 func thExprs(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
-	d := m.Data
 	var spts, dpts [2]uint16
 	var inv, flagMask, flagCmp byte
 	var proto uint16
 	var out []Expr
 	if m.Name == "tcp" {
-		t, err := ext.UnmarshalTCP(d)
+		t, err := ext.UnmarshalTCP(m.Data)
 		if err != nil {
 			return nil, err
 		}
 		spts, dpts, inv, proto = t.SrcPorts, t.DstPorts, t.InvFlags, protoTCP
 		flagMask, flagCmp = t.FlagMask, t.FlagCmp
-		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || t.Option != 0 || allDefault(d[:12]) {
+		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || t.Option != 0 || t.AllDefault() {
 			return nil, nil
 		}
 	} else {
-		u, err := ext.UnmarshalUDP(d)
+		u, err := ext.UnmarshalUDP(m.Data)
 		if err != nil {
 			return nil, err
 		}
 		spts, dpts, inv, proto = u.SrcPorts, u.DstPorts, u.InvFlags, protoUDP
-		if inv > udpInvMask || allDefault(d[:10]) {
+		if inv > udpInvMask || u.AllDefault() {
 			return nil, nil
 		}
 	}
@@ -325,16 +332,6 @@ func thExprs(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
 		out = appendPortRange(out, thDport, dpts, invDst)
 	}
 	return out, nil
-}
-
-// allDefault reports a tcp/udp payload with every port and nothing else:
-// tcp_all_zero / udp_all_zero.
-func allDefault(d []byte) bool {
-	ne := xtables.NativeEndian
-	if ne.Uint16(d[0:]) != 0 || ne.Uint16(d[2:]) != 0xffff || ne.Uint16(d[4:]) != 0 || ne.Uint16(d[6:]) != 0xffff {
-		return false
-	}
-	return zero(d[8:])
 }
 
 // appendPortRange is expr_gen_range_cmp16: one port as a compare, 0:N as
@@ -401,21 +398,21 @@ func encodeAction(f *xtables.Family, r *xtables.Rule) ([]Expr, error) {
 
 // nflogExpr is add_log: the group always, the prefix if any, the snap
 // length only with XT_NFLOG_F_COPY_LEN, the queue threshold if non-zero.
+// A payload whose prefix has no NUL has none (nil).
 func nflogExpr(data []byte) *Log {
-	ne := xtables.NativeEndian
-	e := &Log{HasGroup: true, Group: ne.Uint16(data[4:])}
-	if p := data[12:76]; p[0] != 0 {
-		n := bytes.IndexByte(p, 0)
-		if n < 0 {
-			return nil
-		}
-		e.HasPrefix, e.Prefix = true, string(p[:n])
+	n, err := ext.UnmarshalNFLog(data)
+	if err != nil {
+		return nil
 	}
-	if ne.Uint16(data[8:])&nflogCopyLen != 0 {
-		e.HasSnaplen, e.Snaplen = true, ne.Uint32(data[0:])
+	e := &Log{HasGroup: true, Group: n.Group}
+	if n.Prefix != "" {
+		e.HasPrefix, e.Prefix = true, n.Prefix
 	}
-	if th := ne.Uint16(data[6:]); th != 0 {
-		e.HasQThreshold, e.QThreshold = true, th
+	if n.Flags&ext.NFLogCopyLen != 0 {
+		e.HasSnaplen, e.Snaplen = true, n.Len
+	}
+	if n.Threshold != 0 {
+		e.HasQThreshold, e.QThreshold = true, n.Threshold
 	}
 	return e
 }
