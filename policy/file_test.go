@@ -102,7 +102,7 @@ func TestErrors(t *testing.T) {
 		{head + ":FILTERS - [0:0]\nCOMMIT\n", "declared twice"},
 		{"-A INPUT -j ACCEPT\n", "f:1: \"-A INPUT -j ACCEPT\" outside a table"},
 		{"*nosuchtable\nCOMMIT\n", "f:1:2: unknown table"},
-		{head + "-A FILTERS -p tcp --syn --syn\nCOMMIT\n", "only one"},
+		{head + "-A FILTERS -p tcp --syn --syn\nCOMMIT\n", "can only be used once"},
 		{head + "-Q FILTERS\nCOMMIT\n", `unknown command "-Q"`},
 		{head + strings.Repeat("x", MaxLine+10) + "\nCOMMIT\n", "line longer than"},
 		{head + "[1:x] -A FILTERS\nCOMMIT\n", "bad counters"},

@@ -93,20 +93,6 @@ func basicUint16RC(s string) (lo, hi uint16, n int, err error) {
 	return vals[0], vals[1], n, nil
 }
 
-// basicOnce remembers which options (by group: aliases such as --sport
-// and --source-port share one) were given, for the "can only be used
-// once" rule of xtables_option_parse.
-type basicOnce map[string]bool
-
-// check fails when o's group was already given, and records it.
-func (s basicOnce) check(in *ParseInput, o OptionValue, group string) error {
-	if s[group] {
-		return in.Errorf(o, "option --%s can only be used once", group)
-	}
-	s[group] = true
-	return nil
-}
-
 // basicNumericAddr parses one numeric address of the rule's family, as
 // xtables_numeric_to_ipaddr / xtables_numeric_to_ip6addr do (without the
 // "10.1" shorthand for 10.1.0.0, which iptables-save never prints).

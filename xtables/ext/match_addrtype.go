@@ -80,10 +80,10 @@ func parseAddrtype(in *ParseInput) ([]byte, error) {
 	if v1 {
 		data = data[:8]
 	}
-	seen := basicOnce{}
+	seen := newOptionSet(in)
 	var flags uint32
 	for _, o := range in.Options {
-		if err := seen.check(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -101,18 +101,18 @@ func parseAddrtype(in *ParseInput) ([]byte, error) {
 				flags |= inv
 			}
 		case "limit-iface-in":
-			if seen["limit-iface-out"] {
+			if seen.has("limit-iface-out") {
 				return nil, in.Errorf(o, "--limit-iface-in cannot be used with --limit-iface-out")
 			}
 			flags |= addrtypeLimitIn
 		case "limit-iface-out":
-			if seen["limit-iface-in"] {
+			if seen.has("limit-iface-in") {
 				return nil, in.Errorf(o, "--limit-iface-out cannot be used with --limit-iface-in")
 			}
 			flags |= addrtypeLimitOut
 		}
 	}
-	if !seen["src-type"] && !seen["dst-type"] {
+	if !seen.has("src-type") && !seen.has("dst-type") {
 		return nil, in.Failf("addrtype: you must specify --src-type or --dst-type")
 	}
 	if in.Family == IPv6 {

@@ -75,9 +75,9 @@ func init() {
 func parseAH(in *ParseInput, size, invOff int) ([]byte, error) {
 	data := make([]byte, Align(size))
 	pgPutUint32s(data, 0, 0xffffffff)
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -91,7 +91,7 @@ func parseAH(in *ParseInput, size, invOff int) ([]byte, error) {
 				data[invOff] |= ahInvSpi
 			}
 		case "ahlen":
-			v, err := pgUint(o.Arg(), 0xffffffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

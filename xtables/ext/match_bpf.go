@@ -160,7 +160,7 @@ func init() {
 			Size: 528, Options: opts,
 			Parse: func(in *ParseInput) ([]byte, error) {
 				var f BPF
-				seen := newT1Opts(in)
+				seen := newOptionSet(in)
 				for _, o := range in.Options {
 					if err := seen.once(o); err != nil {
 						return nil, err

@@ -29,12 +29,12 @@ func init() {
 		Options: []Option{{Name: "cgroup", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				v, err := pgUint(o.Arg(), 0xffffffff)
+				v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}
@@ -69,7 +69,7 @@ func init() {
 			},
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, v.size)
-				seen := newT1Opts(in)
+				seen := newOptionSet(in)
 				for _, o := range in.Options {
 					if err := seen.once(o); err != nil {
 						return nil, err
@@ -84,7 +84,7 @@ func init() {
 							data[2] = 1
 						}
 					case "cgroup":
-						id, err := pgUint(o.Arg(), 0xffffffff)
+						id, err := ParseUint(o.Arg(), 0, 0xffffffff)
 						if err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}

@@ -26,7 +26,7 @@ func init() {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			var opts uint16
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {

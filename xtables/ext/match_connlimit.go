@@ -50,9 +50,9 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 		data[i] = 0xff
 	}
 	var flags uint32
-	seen := sfOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.take(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -61,7 +61,7 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 			if o.Name == other {
 				other = "connlimit-upto"
 			}
-			if seen[other] {
+			if seen.has(other) {
 				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
 			}
 			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
@@ -89,7 +89,7 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 			if o.Name == other {
 				other = "connlimit-saddr"
 			}
-			if seen[other] {
+			if seen.has(other) {
 				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
 			}
 			if o.Name == "connlimit-daddr" {
@@ -97,7 +97,7 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 			}
 		}
 	}
-	if !seen["connlimit-upto"] && !seen["connlimit-above"] {
+	if !seen.has("connlimit-upto") && !seen.has("connlimit-above") {
 		return nil, in.Failf("you must specify \"--connlimit-above\" or \"--connlimit-upto\"")
 	}
 	NE.PutUint32(data[20:], flags)

@@ -213,9 +213,9 @@ func sfUint32Range(s string) (lo, hi uint32, err error) {
 
 func parseConntrack(in *ParseInput) ([]byte, error) {
 	var ct Conntrack
-	seen := sfOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.take(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		var flag uint16

@@ -15,12 +15,12 @@ func init() {
 		Options: []Option{{Name: "cpu", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				v, err := pgUint(o.Arg(), 0xffffffff)
+				v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}

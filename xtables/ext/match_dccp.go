@@ -56,7 +56,7 @@ func unmarshalDCCP(data []byte) *DCCP {
 
 func parseDCCP(in *ParseInput) ([]byte, error) {
 	var d DCCP
-	seen := newT1Opts(in)
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		var bit uint16
 		switch o.Name {
@@ -110,7 +110,7 @@ func parseDCCP(in *ParseInput) ([]byte, error) {
 				d.TypeMask |= dccpInvalidOther
 			}
 		case dccpOption:
-			v, err := pgUint(o.Arg(), 255)
+			v, err := ParseUint(o.Arg(), 0, 255)
 			if err != nil || v < 1 {
 				return nil, in.Errorf(o, "bad value %q, or out of range (1-255)", o.Arg())
 			}

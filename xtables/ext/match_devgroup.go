@@ -28,7 +28,7 @@ func init() {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 24)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			var flags uint32
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {

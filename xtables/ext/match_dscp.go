@@ -43,9 +43,9 @@ func dscpMatchClass(s string) (uint8, bool) {
 
 func parseDSCPMatch(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 8)
-	seen := metaSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		if o.Name == "dscp" {
@@ -65,10 +65,10 @@ func parseDSCPMatch(in *ParseInput) ([]byte, error) {
 			data[1] = 1
 		}
 	}
-	if err := seen.exclusive(in, "dscp", "dscp-class"); err != nil {
+	if err := seen.exclusive("dscp", "dscp-class"); err != nil {
 		return nil, err
 	}
-	if len(seen) == 0 {
+	if seen.empty() {
 		return nil, in.Failf("dscp: --dscp or --dscp-class is required")
 	}
 	return data, nil

@@ -25,7 +25,7 @@ func init() {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
@@ -38,7 +38,7 @@ func init() {
 					bit = ecnMatchECE
 				case "ecn-ip-ect":
 					bit = ecnMatchIP
-					v, err := seen.uintArg(o, 0, 3)
+					v, err := uintOption(in, o, 0, 3)
 					if err != nil {
 						return nil, err
 					}

@@ -18,9 +18,9 @@ func init() {
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, Align(espSize))
 			pgPutUint32s(data, 0, 0xffffffff)
-			seen := pgSeen{}
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
-				if err := seen.once(in, o); err != nil {
+				if err := seen.once(o); err != nil {
 					return nil, err
 				}
 				lo, hi, _, err := pgRange(o.Arg(), 0xffffffff)

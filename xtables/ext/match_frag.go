@@ -48,9 +48,9 @@ func init() {
 func parseFrag(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(fragSize))
 	pgPutUint32s(data, 0, 0xffffffff)
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -65,7 +65,7 @@ func parseFrag(in *ParseInput) ([]byte, error) {
 				data[13] |= fragInvIDs
 			}
 		case "fraglen":
-			v, err := pgUint(o.Arg(), 0xffffffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -82,7 +82,7 @@ func parseFrag(in *ParseInput) ([]byte, error) {
 			}
 		}
 	}
-	if seen["fragmore"] && seen["fraglast"] {
+	if seen.has("fragmore") && seen.has("fraglast") {
 		return nil, in.Failf("--fragmore and --fraglast cannot be used together")
 	}
 	return data, nil

@@ -230,13 +230,13 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 	cfg := hlCfg{burst: hlBurstDef, gcInterval: hlGCDef, srcmask: bitsMax, dstmask: bitsMax}
 	var name string
 	var mult uint64
-	seen := sfOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		id := o.Name
 		if id == "hashlimit" {
 			id = "hashlimit-upto"
 		}
-		if err := seen.take(in, o, id); err != nil {
+		if err := seen.onceAs(o, id); err != nil {
 			return nil, err
 		}
 		var err error
@@ -246,7 +246,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 			if id == other {
 				other = "hashlimit-upto"
 			}
-			if seen[other] {
+			if seen.has(other) {
 				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
 			}
 			if (id == "hashlimit-above") != o.Invert {
@@ -317,18 +317,18 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 		}
 	}
 	// hashlimit_mt_check, then the option table's mandatory check.
-	if !seen["hashlimit-upto"] && !seen["hashlimit-above"] {
+	if !seen.has("hashlimit-upto") && !seen.has("hashlimit-above") {
 		return nil, in.Failf("you have to specify --hashlimit-upto or --hashlimit-above")
 	}
-	if !seen["hashlimit-name"] {
+	if !seen.has("hashlimit-name") {
 		return nil, in.Failf("hashlimit: option \"--hashlimit-name\" must be specified")
 	}
-	if !seen["hashlimit-htable-expire"] {
+	if !seen.has("hashlimit-htable-expire") {
 		cfg.expire = uint32(mult * 1000)
 	}
 	if cfg.mode&hlBytes != 0 {
 		var burst uint32
-		if seen["hashlimit-burst"] {
+		if seen.has("hashlimit-burst") {
 			unit := hlCostToBytes(cfg.avg)
 			if cfg.burst < unit {
 				return nil, in.Failf("burst cannot be smaller than %db", unit)
@@ -338,7 +338,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 			if cfg.burst%unit != 0 {
 				burst++
 			}
-			if !seen["hashlimit-htable-expire"] {
+			if !seen.has("hashlimit-htable-expire") {
 				cfg.expire = hlByteExpireBu * 1000
 			}
 		}
@@ -350,7 +350,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 		}
 		return nil, in.Failf("bad value for option \"--hashlimit-burst\", or out of range (1-%d)", max)
 	}
-	if seen["hashlimit-rate-match"] {
+	if seen.has("hashlimit-rate-match") {
 		if cfg.mode&hlBytes == 0 {
 			cfg.avg /= mult
 		}

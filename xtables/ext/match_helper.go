@@ -20,9 +20,9 @@ func init() {
 		Options: []Option{{Name: "helper", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, Align(helperSize))
-			seen := pgSeen{}
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
-				if err := seen.once(in, o); err != nil {
+				if err := seen.once(o); err != nil {
 					return nil, err
 				}
 				name := o.Arg()
@@ -39,7 +39,7 @@ func init() {
 					NE.PutUint32(data[0:], 1)
 				}
 			}
-			if !seen["helper"] {
+			if !seen.has("helper") {
 				return nil, in.Failf("helper match needs --helper")
 			}
 			return data, nil

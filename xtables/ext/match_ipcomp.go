@@ -21,7 +21,7 @@ func init() {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 16)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err

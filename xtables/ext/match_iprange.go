@@ -41,9 +41,9 @@ func init() {
 
 func parseIPRange(in *ParseInput, fam Family) ([]byte, error) {
 	data := make([]byte, 72)
-	seen := basicOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.check(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		off, flag, inv := 0, uint8(iprangeSrc), uint8(iprangeSrcInv)
@@ -68,7 +68,7 @@ func parseIPRange(in *ParseInput, fam Family) ([]byte, error) {
 			data[64] |= inv
 		}
 	}
-	if len(seen) == 0 {
+	if seen.empty() {
 		return nil, in.Failf("iprange match: you must specify --src-range or --dst-range")
 	}
 	return data, nil

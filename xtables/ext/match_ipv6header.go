@@ -54,9 +54,9 @@ func init() {
 
 func parseIPv6Header(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(ipv6headerSize))
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		if o.Name == "soft" {
@@ -80,7 +80,7 @@ func parseIPv6Header(in *ParseInput) ([]byte, error) {
 			data[1] = 0xff
 		}
 	}
-	if !seen["header"] {
+	if !seen.has("header") {
 		return nil, in.Failf("ipv6header match needs --header")
 	}
 	return data, nil

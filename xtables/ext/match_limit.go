@@ -81,9 +81,9 @@ func parseLimitRate(rate string) (uint32, error) {
 func parseLimit(in *ParseInput) ([]byte, error) {
 	avg, _ := parseLimitRate(limitAvgDef)
 	burst := uint64(limitBurstDef)
-	seen := sfOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.take(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		var err error

@@ -80,12 +80,12 @@ func markMatch(name string, rev uint8) *Extension {
 		Options: []Option{{Name: "mark", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			var m MarkInfo
-			seen := metaSeen{}
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
-				if err := seen.once(in, o, "mark"); err != nil {
+				if err := seen.onceAs(o, "mark"); err != nil {
 					return nil, err
 				}
-				mark, mask, err := metaMarkOption(in, o)
+				mark, mask, err := markMaskOption(in, o)
 				if err != nil {
 					return nil, err
 				}
@@ -94,7 +94,7 @@ func markMatch(name string, rev uint8) *Extension {
 					m.Invert = 1
 				}
 			}
-			if len(seen) == 0 {
+			if seen.empty() {
 				return nil, in.Failf("%s: option \"--mark\" must be specified", name)
 			}
 			return marshal(&m), nil

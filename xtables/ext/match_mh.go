@@ -40,9 +40,9 @@ func init() {
 func parseMH(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(mhSize))
 	data[1] = 0xff
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		lo, hi, isRange := strings.Cut(o.Arg(), ":")
@@ -90,7 +90,7 @@ func mhType(s string) (uint8, error) {
 	if match >= 0 {
 		return mhNames[match].typ, nil
 	}
-	v, err := pgUint(s, 255)
+	v, err := ParseUint(s, 0, 255)
 	if err != nil {
 		return 0, fmt.Errorf("invalid MH type %q", s)
 	}

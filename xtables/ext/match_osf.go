@@ -26,7 +26,7 @@ func init() {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 48)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			var flags uint32
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
@@ -42,7 +42,7 @@ func init() {
 						flags |= osfInvert
 					}
 				case "ttl", "log":
-					v, err := pgUint(o.Arg(), 2)
+					v, err := ParseUint(o.Arg(), 0, 2)
 					if err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}

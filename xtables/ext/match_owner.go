@@ -109,9 +109,9 @@ func ownerRange(in *ParseInput, o OptionValue, lookup func(string) (uint32, bool
 
 func parseOwner(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 24)
-	seen := metaSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		var flag uint8
@@ -180,9 +180,9 @@ func saveOwner(b *strings.Builder, _ RuleInfo, data []byte) error {
 
 func parseOwner0(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 40)
-	seen := metaSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		var flag uint8

@@ -41,9 +41,9 @@ func init() {
 
 func parsePhysdev(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 72)
-	seen := metaSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		var flag uint8
@@ -77,7 +77,7 @@ func parsePhysdev(in *ParseInput) ([]byte, error) {
 			data[64] |= flag
 		}
 	}
-	if len(seen) == 0 {
+	if seen.empty() {
 		return nil, in.Failf("physdev: no physdev option specified")
 	}
 	return data, nil

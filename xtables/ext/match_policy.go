@@ -82,17 +82,17 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 	data := make([]byte, Align(policySize))
 	var flags uint16
 	n := 0 // index of the element being described
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		e := data[n*policyElemSize : (n+1)*policyElemSize]
 		bit := policySpecBit[o.Name]
 		switch o.Name {
 		case "dir", "pol", "strict":
-			if err := seen.once(in, o); err != nil {
+			if err := seen.once(o); err != nil {
 				return nil, err
 			}
 		case "next":
-			seen["next"] = true
+			seen.record(o) // --next may repeat: one per element
 		default:
 			if e[74]&bit != 0 {
 				return nil, in.Errorf(o, "double --%s option in one policy element", o.Name)
@@ -119,7 +119,7 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 		case "strict":
 			flags |= policyMatchStrict
 		case "reqid", "spi":
-			v, err := pgUint(o.Arg(), 0xffffffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -170,7 +170,7 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 			}
 		}
 	}
-	if seen["next"] && flags&policyMatchStrict == 0 {
+	if seen.has("next") && flags&policyMatchStrict == 0 {
 		return nil, in.Failf("--next needs --strict")
 	}
 	if flags&(policyMatchIn|policyMatchOut) == 0 {
@@ -223,7 +223,7 @@ func policyHostMask(s string, fam Family) (addr, mask [16]byte, err error) {
 	copy(addr[:], ip.AsSlice())
 	plen := -1 // all ones
 	if hasMask {
-		if v, perr := pgUint(m, uint64(bits)); perr == nil {
+		if v, perr := ParseUint(m, 0, uint64(bits)); perr == nil {
 			plen = int(v)
 		} else {
 			mk, merr := netip.ParseAddr(m)

@@ -17,12 +17,12 @@ func init() {
 		Options: []Option{{Name: "quota", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 24)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				v, err := pgUint(o.Arg(), 1<<64-1)
+				v, err := ParseUint(o.Arg(), 0, 1<<64-1)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}

@@ -164,7 +164,7 @@ func (r *RateEstMatch) save(b *strings.Builder) error {
 
 func parseRateEst(in *ParseInput) ([]byte, error) {
 	var r RateEstMatch
-	seen := map[string]bool{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		// libxt_rateest is an old-style extension with its own wording;
 		// the aliases --rateest, --rateest-bps and --rateest-pps share
@@ -176,13 +176,9 @@ func parseRateEst(in *ParseInput) ([]byte, error) {
 		case "rateest-bps", "rateest-pps":
 			key = o.Name + "2"
 		}
-		if seen[key] {
-			if strings.HasSuffix(key, "-lt") || strings.HasSuffix(key, "-gt") || strings.HasSuffix(key, "-eq") {
-				return nil, in.Errorf(o, "rateest: can't specify lt/gt/eq twice")
-			}
-			return nil, in.Errorf(o, "rateest: can't specify --%s twice", key)
+		if err := seen.onceAs(o, key); err != nil {
+			return nil, err
 		}
-		seen[key] = true
 		switch key {
 		case "rateest1":
 			r.Name1 = o.Arg()
@@ -208,7 +204,7 @@ func parseRateEst(in *ParseInput) ([]byte, error) {
 			if len(o.Args) == 0 {
 				break
 			}
-			v, err := pgUint(o.Arg(), 0xffffffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "rateest: could not parse pps `%s'", o.Arg())
 			}

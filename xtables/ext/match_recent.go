@@ -77,10 +77,10 @@ func parseRecent(in *ParseInput) ([]byte, error) {
 			data[i] = 0xff
 		}
 	}
-	seen := sfOnce{}
+	seen := newOptionSet(in)
 	var command string
 	for _, o := range in.Options {
-		if err := seen.take(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -146,10 +146,10 @@ func parseRecent(in *ParseInput) ([]byte, error) {
 	}
 	// The finalize checks of the option table: --rttl excludes --set and
 	// --remove, --reap needs --seconds.
-	if seen["rttl"] && (command == "set" || command == "remove") {
+	if seen.has("rttl") && (command == "set" || command == "remove") {
 		return nil, in.Failf("recent: option \"--rttl\" cannot be used together with \"--%s\"", command)
 	}
-	if seen["reap"] && !seen["seconds"] {
+	if seen.has("reap") && !seen.has("seconds") {
 		return nil, in.Failf("recent: option \"--reap\" also requires \"--seconds\"")
 	}
 	return data, nil

@@ -33,9 +33,9 @@ func init() {
 		Hooks:  HookPreRouting,
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, Align(rpfilterSize))
-			seen := pgSeen{}
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
-				if err := seen.once(in, o); err != nil {
+				if err := seen.once(o); err != nil {
 					return nil, err
 				}
 				for _, f := range rpfilterFlags {

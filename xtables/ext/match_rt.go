@@ -49,18 +49,18 @@ func init() {
 func parseRT(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(rtSize))
 	NE.PutUint32(data[8:], 0xffffffff)
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	// --rt-0-* options need a preceding, non-inverted --rt-type 0.
 	type0 := func() bool {
-		return seen["rt-type"] && NE.Uint32(data[0:]) == 0 && data[17]&rtInvTyp == 0
+		return seen.has("rt-type") && NE.Uint32(data[0:]) == 0 && data[17]&rtInvTyp == 0
 	}
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
 		case "rt-type", "rt-len":
-			v, err := pgUint(o.Arg(), 0xffffffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -106,7 +106,7 @@ func parseRT(in *ParseInput) ([]byte, error) {
 			data[rtOffNr] = uint8(len(addrs))
 			data[16] |= rtFst
 		case "rt-0-not-strict":
-			if !seen["rt-0-addrs"] {
+			if !seen.has("rt-0-addrs") {
 				return nil, in.Errorf(o, "`--rt-0-addrs ...' required before `--rt-0-not-strict'")
 			}
 			data[16] |= rtNStrict

@@ -66,7 +66,7 @@ func unmarshalSRH(data []byte, rev uint8) *SRH {
 
 func parseSRH(in *ParseInput) ([]byte, error) {
 	var s SRH
-	seen := newT1Opts(in)
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := seen.once(o); err != nil {
 			return nil, err
@@ -91,7 +91,7 @@ func parseSRH(in *ParseInput) ([]byte, error) {
 		if bit == 10 {
 			max = 65535
 		}
-		v, err := pgUint(o.Arg(), max)
+		v, err := ParseUint(o.Arg(), 0, max)
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}

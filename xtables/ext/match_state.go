@@ -65,9 +65,9 @@ func init() {
 // match (state_parse_states): a comma-separated list of INVALID, NEW,
 // ESTABLISHED, RELATED and UNTRACKED, each abbreviable.
 func parseStateOption(in *ParseInput) (mask uint32, invert bool, err error) {
-	seen := sfOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.take(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return 0, false, err
 		}
 		arg := o.Arg()
@@ -80,7 +80,7 @@ func parseStateOption(in *ParseInput) (mask uint32, invert bool, err error) {
 		}
 		mask, invert = uint32(m), o.Invert
 	}
-	if !seen["state"] {
+	if !seen.has("state") {
 		return 0, false, in.Failf("state: option \"--state\" must be specified")
 	}
 	return mask, invert, nil

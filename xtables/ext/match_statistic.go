@@ -43,11 +43,11 @@ func init() {
 
 func parseStatistic(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 24)
-	seen := metaSeen{}
+	seen := newOptionSet(in)
 	var mode uint16
 	var every, packet uint32
 	for _, o := range in.Options {
-		if err := seen.once(in, o, o.Name); err != nil {
+		if err := seen.onceAs(o, o.Name); err != nil {
 			return nil, err
 		}
 		if o.Invert {
@@ -84,29 +84,29 @@ func parseStatistic(in *ParseInput) ([]byte, error) {
 			packet = uint32(v)
 		}
 	}
-	if _, ok := seen["mode"]; !ok {
+	if ok := seen.has("mode"); !ok {
 		return nil, in.Failf("statistic: option \"--mode\" must be specified")
 	}
-	if err := seen.exclusive(in, "probability", "every"); err != nil {
+	if err := seen.exclusive("probability", "every"); err != nil {
 		return nil, err
 	}
-	if err := seen.exclusive(in, "probability", "packet"); err != nil {
+	if err := seen.exclusive("probability", "packet"); err != nil {
 		return nil, err
 	}
-	_, hasProb := seen["probability"]
-	_, hasEvery := seen["every"]
-	_, hasPacket := seen["packet"]
+	hasProb := seen.has("probability")
+	hasEvery := seen.has("every")
+	hasPacket := seen.has("packet")
 	switch {
 	case mode == statisticRandom && !hasProb:
 		return nil, in.Failf("--probability must be specified when using random mode")
 	case mode == statisticNth && !hasEvery && !hasPacket:
 		return nil, in.Failf("--every and --packet must be specified when using nth mode")
 	case packet > every:
-		return nil, in.Errorf(seen["packet"], "the --packet p must be 0 <= p <= n-1")
+		return nil, in.Errorf(seen.given("packet"), "the --packet p must be 0 <= p <= n-1")
 	case hasEvery != hasPacket:
-		o, other := seen["every"], "packet"
+		o, other := seen.given("every"), "packet"
 		if hasPacket {
-			o, other = seen["packet"], "every"
+			o, other = seen.given("packet"), "every"
 		}
 		return nil, in.Errorf(o, "option \"--%s\" also requires \"--%s\"", o.Name, other)
 	}

@@ -54,15 +54,15 @@ func init() {
 func parseString(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(stringSize))
 	NE.PutUint16(data[2:], 0xffff)
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	var from, to uint64 = 0, 0xffff
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
 		case "from", "to":
-			v, err := pgUint(o.Arg(), 0xffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -83,7 +83,7 @@ func parseString(in *ParseInput) ([]byte, error) {
 			}
 			copy(data[stringOffAlgo:], o.Arg())
 		case "string", "hex-string":
-			if seen["string"] && seen["hex-string"] {
+			if seen.has("string") && seen.has("hex-string") {
 				return nil, in.Errorf(o, "--string and --hex-string cannot be used together")
 			}
 			var pat []byte
@@ -108,10 +108,10 @@ func parseString(in *ParseInput) ([]byte, error) {
 			data[stringOffFlags] |= stringFlagIgnoreCase
 		}
 	}
-	if !seen["algo"] {
+	if !seen.has("algo") {
 		return nil, in.Failf("string match needs --algo")
 	}
-	if !seen["string"] && !seen["hex-string"] {
+	if !seen.has("string") && !seen.has("hex-string") {
 		return nil, in.Failf("string match needs --string or --hex-string")
 	}
 	if data[stringOffPatlen] == 0 {

@@ -101,22 +101,15 @@ func init() {
 
 func parseTCP(in *ParseInput) ([]byte, error) {
 	t := TCP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
-	var seen uint8
-	once := func(o OptionValue, bit uint8, what string) error {
-		if seen&bit != 0 {
-			return in.Errorf(o, "only one %s allowed", what)
-		}
-		seen |= bit
-		return nil
-	}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		switch o.Name {
 		case "source-port", "sport", "destination-port", "dport":
-			ports, inv, bit := &t.SrcPorts, uint8(tcpInvSrcPort), uint8(1)
+			ports, inv, key := &t.SrcPorts, uint8(tcpInvSrcPort), "sport"
 			if o.Name == "destination-port" || o.Name == "dport" {
-				ports, inv, bit = &t.DstPorts, tcpInvDstPort, 2
+				ports, inv, key = &t.DstPorts, tcpInvDstPort, "dport"
 			}
-			if err := once(o, bit, "--"+o.Name); err != nil {
+			if err := seen.onceAs(o, key); err != nil {
 				return nil, err
 			}
 			lo, hi, err := ParsePortRange(in.names(), o.Arg(), "tcp")
@@ -128,7 +121,7 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 				t.InvFlags |= inv
 			}
 		case "syn", "tcp-flags":
-			if err := once(o, 4, "of --syn or --tcp-flags"); err != nil {
+			if err := seen.onceExcluding(o, "syn", "tcp-flags"); err != nil {
 				return nil, err
 			}
 			mask, cmp := "SYN,RST,ACK,FIN", "SYN"
@@ -148,7 +141,7 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 				t.InvFlags |= tcpInvFlags
 			}
 		case "tcp-option":
-			if err := once(o, 8, "--tcp-option"); err != nil {
+			if err := seen.once(o); err != nil {
 				return nil, err
 			}
 			v, err := ParseUint(o.Arg(), 1, 255)

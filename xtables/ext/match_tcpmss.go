@@ -22,9 +22,9 @@ func init() {
 
 func parseTCPMSS(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(tcpmssSize))
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		lo, hi, _, err := pgRange(o.Arg(), 0xffff)
@@ -40,7 +40,7 @@ func parseTCPMSS(in *ParseInput) ([]byte, error) {
 			data[4] = 1
 		}
 	}
-	if !seen["mss"] {
+	if !seen.has("mss") {
 		return nil, in.Failf("tcpmss match needs --mss")
 	}
 	return data, nil

@@ -55,12 +55,12 @@ func parseTime(in *ParseInput) ([]byte, error) {
 	NE.PutUint32(data[12:], timeMaxDaytime)
 	NE.PutUint32(data[16:], timeAllMonthdays)
 	data[20] = timeAllWeekdays
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
-		if seen["utc"] && (seen["localtz"] || seen["kerneltz"]) {
+		if seen.has("utc") && (seen.has("localtz") || seen.has("kerneltz")) {
 			return nil, in.Errorf(o, "--utc cannot be used with --kerneltz or --localtz")
 		}
 		switch o.Name {
@@ -108,7 +108,7 @@ func parseTime(in *ParseInput) ([]byte, error) {
 			data[20] = uint8(v)
 		}
 	}
-	if seen["contiguous"] && NE.Uint32(data[8:]) < NE.Uint32(data[12:]) {
+	if seen.has("contiguous") && NE.Uint32(data[8:]) < NE.Uint32(data[12:]) {
 		return nil, in.Failf("--contiguous only makes sense when --timestop is before --timestart")
 	}
 	return data, nil

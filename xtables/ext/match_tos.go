@@ -53,9 +53,9 @@ func init() {
 // (numbers up to 255, mask 0xff by default) or a symbolic name, which
 // takes symMask.
 func tosMatchOption(in *ParseInput, symMask uint8) (value, mask, inv uint8, err error) {
-	seen := metaSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o, "tos"); err != nil {
+		if err := seen.onceAs(o, "tos"); err != nil {
 			return 0, 0, 0, err
 		}
 		if value, mask, err = tosValueMask(o.Arg(), symMask); err != nil {
@@ -65,7 +65,7 @@ func tosMatchOption(in *ParseInput, symMask uint8) (value, mask, inv uint8, err 
 			inv = 1
 		}
 	}
-	if len(seen) == 0 {
+	if seen.empty() {
 		return 0, 0, 0, in.Failf("tos: option \"--tos\" must be specified")
 	}
 	return value, mask, inv, nil

@@ -38,9 +38,9 @@ func init() {
 
 func parseU32(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(u32Size))
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		if err := u32Compile(o.Arg(), data); err != nil {
@@ -50,7 +50,7 @@ func parseU32(in *ParseInput) ([]byte, error) {
 			data[u32OffNTest+1] = 1
 		}
 	}
-	if !seen["u32"] {
+	if !seen.has("u32") {
 		return nil, in.Failf("u32 match needs --u32")
 	}
 	return data, nil

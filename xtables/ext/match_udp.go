@@ -74,13 +74,13 @@ func init() {
 func parseUDP(in *ParseInput) ([]byte, error) {
 	// An absent option is the full range, as udp_init sets it.
 	u := UDP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
-	seen := basicOnce{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		ports, group, inv := &u.SrcPorts, "sport", uint8(udpInvSrcPort)
 		if o.Name == "destination-port" || o.Name == "dport" {
 			ports, group, inv = &u.DstPorts, "dport", udpInvDstPort
 		}
-		if err := seen.check(in, o, group); err != nil {
+		if err := seen.onceAs(o, group); err != nil {
 			return nil, err
 		}
 		// udp takes ports as XTTYPE_PORTRC: decimal or service names,

@@ -8,41 +8,12 @@ import (
 	"strings"
 )
 
-// metaSeen tracks which options of one extension were given, for the
-// "can only be used once" and "cannot be used together" checks that
-// libxtables makes for every x6 option table. Aliases share one key.
-type metaSeen map[string]OptionValue
-
-// once records option o under key and fails if key was seen before.
-func (s metaSeen) once(in *ParseInput, o OptionValue, key string) error {
-	if _, dup := s[key]; dup {
-		return in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
-	}
-	s[key] = o
-	return nil
-}
-
-// exclusive fails when more than one of keys was given.
-func (s metaSeen) exclusive(in *ParseInput, keys ...string) error {
-	var first *OptionValue
-	for _, k := range keys {
-		o, ok := s[k]
-		if !ok {
-			continue
-		}
-		if first != nil {
-			return in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, first.Name)
-		}
-		first = &o
-	}
-	return nil
-}
-
-// metaMarkOption parses "value[/mask]" as XTTYPE_MARKMASK32 does.
-func metaMarkOption(in *ParseInput, o OptionValue) (mark, mask uint32, err error) {
+// markMaskOption reads an XTTYPE_MARKMASK32 option, "value[/mask]", for
+// every mark option (mark, connmark, MARK, CONNMARK, TPROXY).
+func markMaskOption(in *ParseInput, o OptionValue) (mark, mask uint32, err error) {
 	mark, mask, err = ParseMarkMask(o.Arg())
 	if err != nil {
-		return 0, 0, in.Errorf(o, "bad integer value %q, or out of range (want value[/mask], 32 bits each)", o.Arg())
+		return 0, 0, in.Errorf(o, "bad value/mask %q (want value[/mask], 32 bits each)", o.Arg())
 	}
 	return mark, mask, nil
 }

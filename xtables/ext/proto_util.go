@@ -11,16 +11,6 @@ import (
 	"strings"
 )
 
-// pgUint parses a whole argument as xtables_strtoul without end pointer
-// (XTTYPE_UINT8/16/32) does.
-func pgUint(s string, max uint64) (uint64, error) {
-	v, rest, ok := StrtoulRange(s, 0, max)
-	if !ok || rest != "" {
-		return 0, fmt.Errorf("bad value %q, or out of range (0-%d)", s, max)
-	}
-	return v, nil
-}
-
 // pgRange parses "n", "n:m", ":m" or "n:" as XTTYPE_UINT*RC options do
 // (xtopt_parse_mint): a missing lower bound is 0, a missing upper one is
 // max. single tells whether only one number was given.
@@ -57,17 +47,6 @@ func pgRange(s string, max uint64) (lo, hi uint64, single bool, err error) {
 		return vals[0], vals[0], true, nil
 	}
 	return vals[0], vals[1], false, nil
-}
-
-// pgSeen enforces iptables' "option can only be used once" rule.
-type pgSeen map[string]bool
-
-func (s pgSeen) once(in *ParseInput, o OptionValue) error {
-	if s[o.Name] {
-		return in.Errorf(o, "option can only be used once")
-	}
-	s[o.Name] = true
-	return nil
 }
 
 // pgParseIP6 is inet_pton(AF_INET6): an IPv6 address, no zone, no IPv4.
@@ -132,13 +111,13 @@ func pgRegisterOpts(name string) {
 
 func pgParseOpts(in *ParseInput, name string) ([]byte, error) {
 	data := make([]byte, Align(pgOptsSize))
-	seen := pgSeen{}
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.once(in, o); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		if o.Name == name+"-len" {
-			v, err := pgUint(o.Arg(), 0xffffffff)
+			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

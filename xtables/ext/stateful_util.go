@@ -9,19 +9,6 @@ import (
 // Helpers shared by the stateful group: conntrack, state, limit,
 // hashlimit, connlimit and recent.
 
-// sfOnce enforces libxtables' rule that an option (by its id, so
-// aliases such as --hashlimit and --hashlimit-upto share one) may be
-// given only once.
-type sfOnce map[string]bool
-
-func (s sfOnce) take(in *ParseInput, o OptionValue, id string) error {
-	if s[id] {
-		return in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
-	}
-	s[id] = true
-	return nil
-}
-
 // sfPrefixFold reports whether arg is a non-empty case-insensitive prefix of
 // name: libxt_conntrack and libxt_limit compare with strncasecmp(arg,
 // name, strlen(arg)), so "est" means ESTABLISHED and "s" means second.

@@ -18,9 +18,9 @@ func init() {
 		Size:    1,
 		Options: []Option{{Name: "checksum-fill"}},
 		Parse: func(in *ParseInput) ([]byte, error) {
-			opts := newT2Options(in)
+			opts := newOptionSet(in)
 			for _, o := range in.Options {
-				if err := opts.take(o); err != nil {
+				if err := opts.once(o); err != nil {
 					return nil, err
 				}
 			}

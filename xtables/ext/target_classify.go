@@ -23,7 +23,7 @@ func init() {
 		Options: []Option{{Name: "set-class", Args: 1}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			opts := newT1Opts(in)
+			opts := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := opts.once(o); err != nil {
 					return nil, err

@@ -59,7 +59,7 @@ func parseConnmark(in *ParseInput, rev uint8) ([]byte, error) {
 	if rev == 2 {
 		modeOff = 14
 	}
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
 			return nil, err
@@ -70,7 +70,7 @@ func parseConnmark(in *ParseInput, rev uint8) ([]byte, error) {
 		case "restore-mark":
 			data[modeOff] = connmarkRestore
 		case "ctmask", "nfmask", "mask":
-			v, err := opts.uintArg(o, 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
 				return nil, err
 			}
@@ -82,7 +82,7 @@ func parseConnmark(in *ParseInput, rev uint8) ([]byte, error) {
 			}
 		case "left-shift-mark", "right-shift-mark":
 			// iptables allows 32, the kernel refuses it.
-			v, err := opts.uintArg(o, 0, 31)
+			v, err := uintOption(in, o, 0, 31)
 			if err != nil {
 				return nil, err
 			}

@@ -15,7 +15,7 @@ func init() {
 		Options: []Option{{Name: "save"}, {Name: "restore"}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err

@@ -126,7 +126,7 @@ func parseCT(in *ParseInput, rev uint8) ([]byte, error) {
 	if rev == 0 {
 		data = data[:40]
 	}
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	var flags, zone uint16
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {

@@ -33,13 +33,13 @@ func init() {
 
 func parseDSCPTarget(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(1))
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := opts.take(o, "set-dscp", "set-dscp-class"); err != nil {
+		if err := opts.onceExcluding(o, "set-dscp", "set-dscp-class"); err != nil {
 			return nil, err
 		}
 		if o.Name == "set-dscp" {
-			v, err := t2IntOption(in, o, 0, dscpMax)
+			v, err := uintOption(in, o, 0, dscpMax)
 			if err != nil {
 				return nil, err
 			}

@@ -27,7 +27,7 @@ func init() {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
@@ -45,7 +45,7 @@ func init() {
 						max = 3
 					}
 					var err error
-					if v, err = pgUint(o.Arg(), max); err != nil {
+					if v, err = ParseUint(o.Arg(), 0, max); err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}
 				}

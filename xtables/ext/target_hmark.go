@@ -84,7 +84,7 @@ var hmarkTuple = []struct {
 
 // hmarkTupleItem applies one --hmark-tuple word: a case-insensitive
 // prefix of a name (strncasecmp over the word's length), first match wins.
-func (h *HMark) tupleItem(word string, seen *t1Opts) bool {
+func (h *HMark) tupleItem(word string, seen *optionSet) bool {
 	for _, t := range hmarkTuple {
 		if len(word) > len(t.name) || !strings.EqualFold(word, t.name[:len(word)]) {
 			continue
@@ -120,13 +120,13 @@ func (h *HMark) tupleItem(word string, seen *t1Opts) bool {
 
 func parseHMark(in *ParseInput) ([]byte, error) {
 	var h HMark
-	seen := newT1Opts(in)
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		uintOpt := func(max uint64) (uint64, error) {
-			v, err := pgUint(o.Arg(), max)
+			v, err := ParseUint(o.Arg(), 0, max)
 			if err != nil {
 				return 0, in.Errorf(o, "%v", err)
 			}

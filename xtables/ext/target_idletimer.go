@@ -26,14 +26,14 @@ func init() {
 			Size: v.size, Options: opts,
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, v.size)
-				seen := newT1Opts(in)
+				seen := newOptionSet(in)
 				for _, o := range in.Options {
 					if err := seen.once(o); err != nil {
 						return nil, err
 					}
 					switch o.Name {
 					case "timeout":
-						t, err := pgUint(o.Arg(), 0xffffffff)
+						t, err := ParseUint(o.Arg(), 0, 0xffffffff)
 						if err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}

@@ -100,7 +100,7 @@ func parseSyslogLevel(s string) (uint8, error) {
 
 func parseLog(in *ParseInput) ([]byte, error) {
 	l := Log{Level: logDefaultLevel}
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
 			return nil, err

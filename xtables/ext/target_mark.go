@@ -49,7 +49,7 @@ func init() {
 		Options: opts,
 		Parse: func(in *ParseInput) ([]byte, error) {
 			var t MarkTarget
-			opts := newT1Opts(in)
+			opts := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := opts.once(o); err != nil {
 					return nil, err
@@ -85,9 +85,9 @@ func init() {
 func parseMarkOp(in *ParseInput, o OptionValue) (value, mask uint32, err error) {
 	switch o.Name {
 	case "set-xmark", "set-mark":
-		v, m, err := ParseMarkMask(o.Arg())
+		v, m, err := markMaskOption(in, o)
 		if err != nil {
-			return 0, 0, in.Errorf(o, "bad value/mask: %v", err)
+			return 0, 0, err
 		}
 		if o.Name == "set-mark" {
 			// Clear the mask bits, then OR the value in.
@@ -95,9 +95,9 @@ func parseMarkOp(in *ParseInput, o OptionValue) (value, mask uint32, err error) 
 		}
 		return v, m, nil
 	}
-	v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+	v, err := uintOption(in, o, 0, 0xffffffff)
 	if err != nil {
-		return 0, 0, in.Errorf(o, "bad value: %v", err)
+		return 0, 0, err
 	}
 	bits := uint32(v)
 	switch o.Name {

@@ -40,10 +40,10 @@ func init() {
 }
 
 func parseNETMAPTarget(in *ParseInput, fam Family) ([]byte, error) {
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	r := &NATRange{Flags: natMapIPs}
 	for _, o := range in.Options {
-		if err := opts.take(o); err != nil {
+		if err := opts.once(o); err != nil {
 			return nil, err
 		}
 		addr, mask, err := netmapHostMask(o.Arg(), fam)
@@ -82,7 +82,7 @@ func netmapHostMask(s string, fam Family) (addr, mask netip.Addr, err error) {
 	}
 	prefix := bits
 	if hasMask {
-		if n, ok := t2ParseUint(m, 0, uint64(bits)); ok {
+		if n, err := ParseUint(m, 0, uint64(bits)); err == nil {
 			prefix = int(n)
 		} else if mk, merr := t2ParseHost(m, fam); merr == nil {
 			if n := MaskBits(mk); n >= 0 {

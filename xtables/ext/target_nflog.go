@@ -78,14 +78,14 @@ func init() {
 
 func parseNFLog(in *ParseInput) ([]byte, error) {
 	var n NFLog
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
 		case "nflog-group", "nflog-threshold":
-			v, err := opts.uintArg(o, 0, 0xffff)
+			v, err := uintOption(in, o, 0, 0xffff)
 			if err != nil {
 				return nil, err
 			}
@@ -97,7 +97,7 @@ func parseNFLog(in *ParseInput) ([]byte, error) {
 		case "nflog-range", "nflog-size":
 			// --nflog-range never did anything in the kernel; iptables
 			// still stores it (and warns), so hostwall keeps it too.
-			v, err := opts.uintArg(o, 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
 				return nil, err
 			}

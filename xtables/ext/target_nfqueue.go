@@ -47,7 +47,7 @@ func parseNFQueue(in *ParseInput, rev int) ([]byte, error) {
 	if rev > 0 {
 		NE.PutUint16(data[2:], 1)
 	}
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	var flags uint16
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
@@ -55,7 +55,7 @@ func parseNFQueue(in *ParseInput, rev int) ([]byte, error) {
 		}
 		switch o.Name {
 		case "queue-num":
-			v, err := opts.uintArg(o, 0, 0xffff)
+			v, err := uintOption(in, o, 0, 0xffff)
 			if err != nil {
 				return nil, err
 			}

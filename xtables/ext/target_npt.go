@@ -22,7 +22,7 @@ func init() {
 			Options: []Option{{Name: "src-pfx", Args: 1}, {Name: "dst-pfx", Args: 1}},
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, 40)
-				seen := newT1Opts(in)
+				seen := newOptionSet(in)
 				for _, o := range in.Options {
 					if err := seen.once(o); err != nil {
 						return nil, err

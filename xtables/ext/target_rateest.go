@@ -135,7 +135,7 @@ func init() {
 		Parse: func(in *ParseInput) ([]byte, error) {
 			var r RateEst
 			var interval, ewma uint32
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err

@@ -112,7 +112,7 @@ func init() {
 }
 
 func parseReject(in *ParseInput, types []rejectType, with, rst uint32) ([]byte, error) {
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := opts.once(o); err != nil {
 			return nil, err

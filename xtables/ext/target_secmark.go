@@ -26,7 +26,7 @@ func init() {
 			Options: []Option{{Name: "selctx", Args: 1}},
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, 264)
-				seen := newT1Opts(in)
+				seen := newOptionSet(in)
 				for _, o := range in.Options {
 					if err := seen.once(o); err != nil {
 						return nil, err

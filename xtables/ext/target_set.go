@@ -92,7 +92,7 @@ func parseSetTarget(in *ParseInput, rev uint8) ([]byte, error) {
 	}
 	var flags uint32
 	timeout := uint32(setTgTimeoutDefault)
-	opts := newT1Opts(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
 		switch o.Name {
 		case "exist":
@@ -100,7 +100,7 @@ func parseSetTarget(in *ParseInput, rev uint8) ([]byte, error) {
 			opts.seen[o.Name] = o
 			continue
 		case "timeout":
-			v, err := opts.uintArg(o, 0, setTgTimeoutDefault-1)
+			v, err := uintOption(in, o, 0, setTgTimeoutDefault-1)
 			if err != nil {
 				return nil, err
 			}

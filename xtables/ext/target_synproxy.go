@@ -43,9 +43,9 @@ func init() {
 // truncating them (iptables turns --wscale 300 into 44).
 func parseSYNPROXYTarget(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(4))
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := opts.take(o); err != nil {
+		if err := opts.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -56,14 +56,14 @@ func parseSYNPROXYTarget(in *ParseInput) ([]byte, error) {
 		case "ecn":
 			data[0] |= synproxyECN
 		case "wscale":
-			v, err := t2IntOption(in, o, 0, 255)
+			v, err := uintOption(in, o, 0, 255)
 			if err != nil {
 				return nil, err
 			}
 			data[0] |= synproxyWScale
 			data[1] = uint8(v)
 		case "mss":
-			v, err := t2IntOption(in, o, 0, 65535)
+			v, err := uintOption(in, o, 0, 65535)
 			if err != nil {
 				return nil, err
 			}

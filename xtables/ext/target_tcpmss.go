@@ -57,15 +57,15 @@ func checkTCPMSSTarget(p *Placement) error {
 // them exclusive, so the last one written wins.
 func parseTCPMSSTarget(in *ParseInput, max uint64) ([]byte, error) {
 	data := make([]byte, Align(2))
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := opts.take(o); err != nil {
+		if err := opts.once(o); err != nil {
 			return nil, err
 		}
 		mss := uint64(tcpmssClampPMTU)
 		if o.Name == "set-mss" {
 			var err error
-			if mss, err = t2IntOption(in, o, 0, max); err != nil {
+			if mss, err = uintOption(in, o, 0, max); err != nil {
 				return nil, err
 			}
 		}

@@ -50,7 +50,7 @@ func init() {
 		Options: []Option{{Name: "strip-options", Args: 1}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			var t TCPOptStrip
-			seen := newT1Opts(in)
+			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
@@ -64,7 +64,7 @@ func init() {
 						}
 					}
 					if n == 0 {
-						v, err := pgUint(arg, 255)
+						v, err := ParseUint(arg, 0, 255)
 						if err != nil {
 							return nil, in.Errorf(o, "bad TCP option value %q", arg)
 						}

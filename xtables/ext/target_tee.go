@@ -16,7 +16,7 @@ func init() {
 			Options: []Option{{Name: "gateway", Args: 1}, {Name: "oif", Args: 1}},
 			Parse: func(in *ParseInput) ([]byte, error) {
 				data := make([]byte, 40)
-				seen := newT1Opts(in)
+				seen := newOptionSet(in)
 				for _, o := range in.Options {
 					if err := seen.once(o); err != nil {
 						return nil, err

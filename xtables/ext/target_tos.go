@@ -48,7 +48,7 @@ func init() {
 
 func parseTOSTarget(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 8)
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	// A symbolic name keeps the precedence bits out of the mask in
 	// revision 1 (0x3f); revision 0 has no mask, so it is 0xff there.
 	symbolMask := uint8(0x3f)
@@ -56,7 +56,7 @@ func parseTOSTarget(in *ParseInput) ([]byte, error) {
 		symbolMask = 0xff
 	}
 	for _, o := range in.Options {
-		if err := opts.take(o, tosActions...); err != nil {
+		if err := opts.onceExcluding(o, tosActions...); err != nil {
 			return nil, err
 		}
 		var value, mask uint8
@@ -70,7 +70,7 @@ func parseTOSTarget(in *ParseInput) ([]byte, error) {
 				return nil, in.Errorf(o, "TOS revision 0 supports only /0xFF as a mask")
 			}
 		default:
-			v, err := t2IntOption(in, o, 0, 255)
+			v, err := uintOption(in, o, 0, 255)
 			if err != nil {
 				return nil, err
 			}

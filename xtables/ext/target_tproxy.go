@@ -64,9 +64,9 @@ func parseTPROXYTarget(in *ParseInput, size, addrLen, portOff int, fam Family) (
 		return nil, in.Failf("TPROXY needs -p tcp or -p udp (not inverted)")
 	}
 	data := make([]byte, Align(size))
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := opts.take(o); err != nil {
+		if err := opts.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
@@ -83,9 +83,9 @@ func parseTPROXYTarget(in *ParseInput, size, addrLen, portOff int, fam Family) (
 			}
 			copy(data[8:8+addrLen], a.AsSlice())
 		case "tproxy-mark":
-			v, m, ok := t2MarkMask(o.Arg())
-			if !ok {
-				return nil, in.Errorf(o, "bad mark value[/mask] %q", o.Arg())
+			v, m, err := markMaskOption(in, o)
+			if err != nil {
+				return nil, err
 			}
 			NE.PutUint32(data[0:], m)
 			NE.PutUint32(data[4:], v)

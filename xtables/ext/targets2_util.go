@@ -12,54 +12,6 @@ import (
 // TCPMSS, SYNPROXY, CHECKSUM, DSCP, TOS, TTL, HL). Names carry a t2 or nat
 // prefix so they cannot collide with other groups' helpers in the package.
 
-// t2ParseUint is xtables_strtoul with no end pointer: the whole string
-// must be one number within [min, max].
-func t2ParseUint(s string, min, max uint64) (uint64, bool) {
-	v, rest, ok := Strtoul(s)
-	return v, ok && rest == "" && v >= min && v <= max
-}
-
-// t2IntOption parses an XTTYPE_UINT* option value as xtopt_parse_int does.
-func t2IntOption(in *ParseInput, o OptionValue, min, max uint64) (uint64, error) {
-	v, ok := t2ParseUint(o.Arg(), min, max)
-	if !ok {
-		return 0, in.Errorf(o, "bad value %q, or out of range (%d-%d)", o.Arg(), min, max)
-	}
-	return v, nil
-}
-
-// t2Options enforces what libxtables' option machinery checks for every
-// option table of this group: no option may be given twice (none of them
-// is XTOPT_MULTI), and options in one exclusion group may not be mixed.
-type t2Options struct {
-	in   *ParseInput
-	seen map[string]OptionValue
-}
-
-func newT2Options(in *ParseInput) *t2Options {
-	return &t2Options{in: in, seen: map[string]OptionValue{}}
-}
-
-// take records o, failing if it was given before or if an option of excl
-// (the names it cannot be combined with) was.
-func (t *t2Options) take(o OptionValue, excl ...string) error {
-	if _, dup := t.seen[o.Name]; dup {
-		return t.in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
-	}
-	for _, x := range excl {
-		if _, clash := t.seen[x]; clash && x != o.Name {
-			return t.in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, x)
-		}
-	}
-	t.seen[o.Name] = o
-	return nil
-}
-
-func (t *t2Options) has(name string) bool {
-	_, ok := t.seen[name]
-	return ok
-}
-
 // t2ParseHost parses a numeric address of the family, as getaddrinfo
 // with the family's hints accepts it for XTTYPE_HOST (names are not
 // resolved: hostwall never does DNS).
@@ -261,10 +213,10 @@ func natAddrBytes(a netip.Addr) (u [16]byte) {
 // rangeOpt is "to-ports".
 func natParseOpts(in *ParseInput, rangeOpt string) (*NATRange, error) {
 	r := &NATRange{}
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	portOK := natPortOK(in.Proto)
 	for _, o := range in.Options {
-		if err := opts.take(o); err != nil {
+		if err := opts.once(o); err != nil {
 			return nil, err
 		}
 		var err error
@@ -539,23 +491,6 @@ func registerNAT(t natTarget) {
 	})
 }
 
-// t2MarkMask parses XTTYPE_MARKMASK32 "value[/mask]" as
-// xtables_parse_val_mask does; the mask defaults to 0xffffffff.
-func t2MarkMask(s string) (value, mask uint32, ok bool) {
-	v, rest, ok := Strtoul(s)
-	if !ok || v > 0xffffffff {
-		return 0, 0, false
-	}
-	if rest == "" {
-		return uint32(v), 0xffffffff, true
-	}
-	if rest[0] != '/' {
-		return 0, 0, false
-	}
-	m, ok := t2ParseUint(rest[1:], 0, 0xffffffff)
-	return uint32(v), uint32(m), ok
-}
-
 // hopModes are the modes shared by TTL and HL, in kernel enum order.
 var hopModes = []string{"set", "inc", "dec"}
 
@@ -564,10 +499,10 @@ var hopModes = []string{"set", "inc", "dec"}
 // the others (the kernel refuses changing by 0).
 func parseHopTarget(in *ParseInput, prefix, name string) ([]byte, error) {
 	data := make([]byte, Align(2))
-	opts := newT2Options(in)
+	opts := newOptionSet(in)
 	all := []string{prefix + "-set", prefix + "-inc", prefix + "-dec"}
 	for _, o := range in.Options {
-		if err := opts.take(o, all...); err != nil {
+		if err := opts.onceExcluding(o, all...); err != nil {
 			return nil, err
 		}
 		for mode, m := range hopModes {
@@ -578,7 +513,7 @@ func parseHopTarget(in *ParseInput, prefix, name string) ([]byte, error) {
 			if m == "set" {
 				min = 0
 			}
-			v, err := t2IntOption(in, o, min, 255)
+			v, err := uintOption(in, o, min, 255)
 			if err != nil {
 				return nil, err
 			}

@@ -57,18 +57,23 @@ func PutCString(dst []byte, s string) error {
 	return nil
 }
 
-// ParseUint parses an unsigned number the way xtables_strtoul does (base
-// 0: decimal, 0x hex, leading 0 octal), within [min, max].
+// ParseUint is the one reader of a whole-argument number (XTTYPE_UINT*,
+// xtables_strtoul without an end pointer): C's strtoul in base 0 (white
+// space and '+' first, 0x hex, leading-0 octal), no '-', nothing after
+// the digits, within [min, max].
 func ParseUint(s string, min, max uint64) (uint64, error) {
-	if s == "" || s[0] == '-' || s[0] == '+' {
-		return 0, fmt.Errorf("%q is not a number", s)
+	v, rest, ok := StrtoulRange(s, min, 0)
+	if !ok || rest != "" || v > max {
+		return 0, fmt.Errorf("bad value %q, or out of range (%d-%d)", s, min, max)
 	}
-	v, err := strconv.ParseUint(s, 0, 64)
+	return v, nil
+}
+
+// uintOption reads an option's argument with ParseUint.
+func uintOption(in *ParseInput, o OptionValue, min, max uint64) (uint64, error) {
+	v, err := ParseUint(o.Arg(), min, max)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a number", s)
-	}
-	if v < min || v > max {
-		return 0, fmt.Errorf("%s is out of range (%d-%d)", s, min, max)
+		return 0, in.Errorf(o, "%v", err)
 	}
 	return v, nil
 }
