@@ -113,18 +113,6 @@ func resolveLong(name string, loaded []*pending) (short string, pe *pending, dec
 		name, short string
 		pe          *pending
 		decl        *ext.Option
-		id          string
-	}
-	var table []entry
-	for _, b := range baseLongOptions {
-		table = append(table, entry{name: b.name, short: b.short, id: "base/" + b.name + "/" + b.short})
-	}
-	for i := len(loaded) - 1; i >= 0; i-- {
-		e := loaded[i].e
-		for j := range e.Options {
-			d := &e.Options[j]
-			table = append(table, entry{name: d.Name, pe: loaded[i], decl: d, id: fmt.Sprintf("%p/%s", loaded[i], d.Name)})
-		}
 	}
 	pick := func(en entry) (string, *pending, *ext.Option, error) {
 		if en.pe == nil && en.short == "" {
@@ -132,9 +120,30 @@ func resolveLong(name string, loaded []*pending) (short string, pe *pending, dec
 		}
 		return en.short, en.pe, en.decl, nil
 	}
-	for _, en := range table {
-		if en.name == name {
-			return pick(en)
+	// An exact name, the common case, is found without building the
+	// table (a restore resolves every option of every rule here).
+	for _, b := range baseLongOptions {
+		if b.name == name {
+			return pick(entry{name: b.name, short: b.short})
+		}
+	}
+	for i := len(loaded) - 1; i >= 0; i-- {
+		e := loaded[i].e
+		for j := range e.Options {
+			if d := &e.Options[j]; d.Name == name {
+				return pick(entry{name: d.Name, pe: loaded[i], decl: d})
+			}
+		}
+	}
+	var table []entry
+	for _, b := range baseLongOptions {
+		table = append(table, entry{name: b.name, short: b.short})
+	}
+	for i := len(loaded) - 1; i >= 0; i-- {
+		e := loaded[i].e
+		for j := range e.Options {
+			d := &e.Options[j]
+			table = append(table, entry{name: d.Name, pe: loaded[i], decl: d})
 		}
 	}
 	var cands []entry
@@ -150,8 +159,9 @@ func resolveLong(name string, loaded []*pending) (short string, pe *pending, dec
 	// val; base aliases such as --src and --source share theirs) are
 	// one candidate.
 	for _, c := range cands[1:] {
+		same := c.pe == cands[0].pe && c.name == cands[0].name && c.short == cands[0].short
 		sameBase := c.pe == nil && cands[0].pe == nil && c.short != "" && c.short == cands[0].short
-		if c.id != cands[0].id && !sameBase {
+		if !same && !sameBase {
 			var names []string
 			for _, c := range cands {
 				names = append(names, c.name)
