@@ -431,10 +431,7 @@ func (st *restoreTable) emit(b *nft.Batch) error {
 			if st.kernel[r] != nil {
 				continue
 			}
-			what := fmt.Sprintf("rule of chain %s", c.Name)
-			if cmd := st.origins[r]; cmd != nil {
-				what = fmt.Sprintf("rule at %s", cmd.Pos)
-			}
+			what := restoredRule{chain: c.Name, cmd: st.origins[r]}
 			exprs, compat, err := nft.EncodeRule(f, r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
@@ -443,8 +440,22 @@ func (st *restoreTable) emit(b *nft.Batch) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
 			}
-			b.AddRule(nft.NewRule{Family: nf, Table: name, Chain: c.Name, Exprs: raw, Compat: compat, At: at[i], What: what})
+			b.AddRule(nft.NewRule{Family: nf, Table: name, Chain: c.Name, Exprs: raw, Compat: compat, At: at[i], Where: what})
 		}
 	}
 	return nil
+}
+
+// restoredRule names a rule of a restore in an error: where the file
+// wrote it. It is a Stringer so that the name is made only for an error.
+type restoredRule struct {
+	chain string
+	cmd   *policy.Command
+}
+
+func (w restoredRule) String() string {
+	if w.cmd != nil {
+		return fmt.Sprintf("rule at %s", w.cmd.Pos)
+	}
+	return fmt.Sprintf("rule of chain %s", w.chain)
 }

@@ -16,10 +16,12 @@ import (
 // when the kernel refuses it (Refused).
 type Batch struct {
 	msgs []netlink.Message
-	// what[i] describes msgs[i] for error messages; ref[i] is the
-	// caller's own reference to it (NewRule.Ref), nil for most.
-	what []string
-	ref  []any
+	// what[i] describes msgs[i] for error messages, or where[i] does
+	// (NewRule.Where); ref[i] is the caller's own reference to it
+	// (NewRule.Ref), nil for most.
+	what  []string
+	where []fmt.Stringer
+	ref   []any
 	// nextID numbers rules created in the batch (NFTA_RULE_ID).
 	nextID uint32
 }
@@ -40,7 +42,16 @@ func (b *Batch) add(typ uint16, flags netlink.HeaderFlags, family byte, attrs []
 		Data:   data,
 	})
 	b.what = append(b.what, what)
+	b.where = append(b.where, nil)
 	b.ref = append(b.ref, nil)
+}
+
+// describe names message i for an error.
+func (b *Batch) describe(i int) string {
+	if b.what[i] == "" && b.where[i] != nil {
+		return b.where[i].String()
+	}
+	return b.what[i]
 }
 
 func encoder() *netlink.AttributeEncoder {
@@ -169,8 +180,11 @@ type NewRule struct {
 	Compat   Compat
 	UserData []byte
 	At       Placement
-	// What names the rule in an error: where it came from.
-	What string
+	// What names the rule in an error: where it came from. Where does
+	// when What is empty; its String is called only for an error, which
+	// spares a restore of many rules a string per rule.
+	What  string
+	Where fmt.Stringer
 	// Ref is the caller's own reference to the rule (where its rules
 	// file wrote it, say), handed back as RefusedError.Ref when the
 	// kernel refuses it.
@@ -181,32 +195,54 @@ type NewRule struct {
 // later messages of the same batch could refer to it.
 func (b *Batch) AddRule(r NewRule) uint32 {
 	b.nextID++
-	ae := encoder()
-	ae.String(unix.NFTA_RULE_TABLE, r.Table)
-	ae.String(unix.NFTA_RULE_CHAIN, r.Chain)
-	ae.Bytes(unix.NFTA_RULE_EXPRESSIONS|attrNested, r.Exprs)
-	ae.Nested(unix.NFTA_RULE_COMPAT, func(nae *netlink.AttributeEncoder) error {
-		nae.Uint32(unix.NFTA_RULE_COMPAT_PROTO, r.Compat.Proto)
-		nae.Uint32(unix.NFTA_RULE_COMPAT_FLAGS, r.Compat.Flags)
-		return nil
-	})
+	// Written straight into the message: a restore adds every rule of
+	// the table here.
+	size := nfgenmsgLen + attrSize(len(r.Table)+1) + attrSize(len(r.Chain)+1) + attrSize(len(r.Exprs)) +
+		attrHeaderLen + 2*attrSize(4) + attrSize(len(r.UserData)) + attrSize(4) + attrSize(8)
+	data := make([]byte, nfgenmsgLen, size)
+	data[0] = r.Family
+	data[1] = nfnetlinkV0
+	data = appendStringAttr(data, unix.NFTA_RULE_TABLE, r.Table)
+	data = appendStringAttr(data, unix.NFTA_RULE_CHAIN, r.Chain)
+	data = appendBytesAttr(data, unix.NFTA_RULE_EXPRESSIONS|attrNested, r.Exprs)
+	data = appendAttrHeader(data, unix.NFTA_RULE_COMPAT|attrNested, attrHeaderLen+2*attrSize(4))
+	data = appendBytesAttr(data, unix.NFTA_RULE_COMPAT_PROTO, binary.BigEndian.AppendUint32(nil, r.Compat.Proto))
+	data = appendBytesAttr(data, unix.NFTA_RULE_COMPAT_FLAGS, binary.BigEndian.AppendUint32(nil, r.Compat.Flags))
 	if len(r.UserData) > 0 {
-		ae.Bytes(unix.NFTA_RULE_USERDATA, r.UserData)
+		data = appendBytesAttr(data, unix.NFTA_RULE_USERDATA, r.UserData)
 	}
-	ae.Uint32(unix.NFTA_RULE_ID, b.nextID)
+	data = appendBytesAttr(data, unix.NFTA_RULE_ID, binary.BigEndian.AppendUint32(nil, b.nextID))
 	flags := netlink.Create
 	switch {
 	case r.At.Before != 0:
-		ae.Uint64(unix.NFTA_RULE_POSITION, r.At.Before)
+		data = appendBytesAttr(data, unix.NFTA_RULE_POSITION, binary.BigEndian.AppendUint64(nil, r.At.Before))
 	case r.At.After != 0:
-		ae.Uint64(unix.NFTA_RULE_POSITION, r.At.After)
+		data = appendBytesAttr(data, unix.NFTA_RULE_POSITION, binary.BigEndian.AppendUint64(nil, r.At.After))
 		flags |= netlink.Append
 	case r.At.Append:
 		flags |= netlink.Append
 	}
-	b.add(unix.NFT_MSG_NEWRULE, flags, r.Family, mustEncode(ae), r.What)
-	b.ref[len(b.ref)-1] = r.Ref
+	b.msgs = append(b.msgs, netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(nftMsgType | unix.NFT_MSG_NEWRULE), Flags: netlink.Request | flags},
+		Data:   data,
+	})
+	b.what = append(b.what, r.What)
+	b.where = append(b.where, r.Where)
+	b.ref = append(b.ref, r.Ref)
 	return b.nextID
+}
+
+// appendStringAttr appends a NUL-terminated string attribute.
+func appendStringAttr(b []byte, typ uint16, s string) []byte {
+	b = appendAttrHeader(b, typ, attrHeaderLen+len(s)+1)
+	b = append(b, s...)
+	return pad(append(b, 0))
+}
+
+// appendBytesAttr appends an attribute holding d.
+func appendBytesAttr(b []byte, typ uint16, d []byte) []byte {
+	b = appendAttrHeader(b, typ, attrHeaderLen+len(d))
+	return pad(append(b, d...))
 }
 
 // Compat is NFTA_RULE_COMPAT, which iptables-nft sends with every rule:
