@@ -5,7 +5,7 @@ package ext
 //	__u8 mode; __u8 hop_limit;
 //
 // IPv6 only; the IPv4 twin is the ttl match, and hopMatch
-// in meta_util.go builds both.
+// in match_ttl_hl.go builds both.
 func init() {
 	Register(hopMatch("hl", IPv6))
 }

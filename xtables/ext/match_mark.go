@@ -111,3 +111,23 @@ func markMatch(name string, rev uint8) *Extension {
 		},
 	}
 }
+
+// markMaskOption reads an XTTYPE_MARKMASK32 option, "value[/mask]", for
+// every mark option (mark, connmark, MARK, CONNMARK, TPROXY).
+func markMaskOption(in *ParseInput, o OptionValue) (mark, mask uint32, err error) {
+	mark, mask, err = ParseMarkMask(o.Arg())
+	if err != nil {
+		return 0, 0, in.Errorf(o, "bad value/mask %q (want value[/mask], 32 bits each)", o.Arg())
+	}
+	return mark, mask, nil
+}
+
+// metaSaveMarkMask prints a mark as xtables_print_mark_mask does: the mask
+// is left out when it is all ones.
+func metaSaveMarkMask(b *strings.Builder, mark, mask uint32) {
+	if mask == 0xffffffff {
+		fmt.Fprintf(b, " 0x%x", mark)
+		return
+	}
+	fmt.Fprintf(b, " 0x%x/0x%x", mark, mask)
+}

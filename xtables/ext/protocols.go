@@ -141,3 +141,12 @@ func ParseProtocol(s string) (uint16, error) {
 	}
 	return 0, fmt.Errorf("unknown protocol %q specified", s)
 }
+
+// parseProtocol8 is ParseProtocol for a one-byte protocol field.
+func parseProtocol8(s string) (uint8, error) {
+	p, err := ParseProtocol(s)
+	if err == nil && p > 255 {
+		err = fmt.Errorf("protocol %q (%d) does not fit the rule's one-byte field", s, p)
+	}
+	return uint8(p), err
+}

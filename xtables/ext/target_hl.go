@@ -8,7 +8,7 @@ import "strings"
 //	__u8 mode; __u8 hop_limit;  (mode: IP6T_HL_SET 0, IP6T_HL_INC 1, IP6T_HL_DEC 2)
 //
 // It is TTL for IPv6; both use parseHopTarget and saveHopTarget
-// (targets2_util.go).
+// (target_ttl_hl.go).
 func init() {
 	Register(&Extension{
 		Kind: Target, Name: "HL", Revision: 0, Family: IPv6,

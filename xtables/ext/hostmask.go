@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Helpers shared by the stateful group: conntrack, state, limit,
-// hashlimit, connlimit and recent.
+// Addresses and address/mask pairs as options take them (XTTYPE_HOST,
+// XTTYPE_HOSTMASK) and save prints them.
 
 // sfPrefixFold reports whether arg is a non-empty case-insensitive prefix of
 // name: libxt_conntrack and libxt_limit compare with strncasecmp(arg,
@@ -121,74 +121,47 @@ func sfFormatHost(fam Family, addr []byte) string {
 	return Addr4(addr).String()
 }
 
-// sfAtoll mimics C's atoll (strtoll base 10): leading white space, an
-// optional sign, then digits up to the first non-digit; no digits is 0.
-// Overflow saturates as strtoll does.
-func sfAtoll(s string) int64 {
-	s = strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
+// t2ParseHost parses a numeric address of the family, as getaddrinfo
+// with the family's hints accepts it for XTTYPE_HOST (names are not
+// resolved: hostwall never does DNS).
+func t2ParseHost(s string, fam Family) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("invalid address %q (only numeric addresses are accepted)", s)
 	}
-	var v uint64
-	over := false
-	for i := 0; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		d := uint64(s[i] - '0')
-		if v > (1<<63-d)/10 {
-			over = true
-			break
+	if fam == IPv6 {
+		if a.Is4() {
+			return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address", s)
 		}
-		v = v*10 + d
+	} else if !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
 	}
-	switch {
-	case over && neg:
-		return -1 << 63
-	case over:
-		return 1<<63 - 1
-	case neg:
-		return -int64(v)
-	}
-	return int64(v)
+	return a, nil
 }
 
-// sfRateUnit reads the "/unit" suffix of a limit or hashlimit rate: any
-// prefix of second, minute, hour or day, in seconds. No suffix is
-// per second.
-func sfRateUnit(rate string) (mult uint64, ok bool) {
-	_, unit, has := strings.Cut(rate, "/")
-	if !has {
-		return 1, true
+// basicNumericAddr parses one numeric address of the rule's family, as
+// xtables_numeric_to_ipaddr / xtables_numeric_to_ip6addr do (without the
+// "10.1" shorthand for 10.1.0.0, which iptables-save never prints).
+func basicNumericAddr(s string, fam Family) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return a, fmt.Errorf("invalid address %q", s)
 	}
-	for _, u := range []struct {
-		name string
-		mult uint64
-	}{{"second", 1}, {"minute", 60}, {"hour", 3600}, {"day", 86400}} {
-		if sfPrefixFold(unit, u.name) {
-			return u.mult, true
+	if fam == IPv6 {
+		if !a.Is6() {
+			return a, fmt.Errorf("%q is not an IPv6 address", s)
 		}
+	} else if !a.Is4() {
+		return a, fmt.Errorf("%q is not an IPv4 address", s)
 	}
-	return 0, false
+	return a, nil
 }
 
-// sfFormatRate is print_rate of libxt_limit and libxt_hashlimit: the
-// largest unit whose count is exact enough, as " N/unit"; scale is what
-// one second is worth.
-func sfFormatRate(b *strings.Builder, period, scale uint64) (quantumMs uint64) {
-	if period == 0 {
-		b.WriteString(" inf")
-		return 0
+// pgParseIP6 is inet_pton(AF_INET6): an IPv6 address, no zone, no IPv4.
+func pgParseIP6(s string) ([16]byte, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return [16]byte{}, fmt.Errorf("bad address: %s", s)
 	}
-	rates := []struct {
-		name string
-		mult uint64
-	}{{"day", scale * 86400}, {"hour", scale * 3600}, {"min", scale * 60}, {"sec", scale}}
-	i := 1
-	for ; i < len(rates); i++ {
-		if period > rates[i].mult || rates[i].mult/period < rates[i].mult%period {
-			break
-		}
-	}
-	fmt.Fprintf(b, " %d/%s", rates[i-1].mult/period, rates[i-1].name)
-	return rates[i-1].mult / scale * 1000
+	return a.As16(), nil
 }

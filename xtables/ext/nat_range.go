@@ -8,27 +8,8 @@ import (
 	"strings"
 )
 
-// Helpers shared by the targets of group "targets2" (NAT family, TPROXY,
-// TCPMSS, SYNPROXY, CHECKSUM, DSCP, TOS, TTL, HL). Names carry a t2 or nat
-// prefix so they cannot collide with other groups' helpers in the package.
-
-// t2ParseHost parses a numeric address of the family, as getaddrinfo
-// with the family's hints accepts it for XTTYPE_HOST (names are not
-// resolved: hostwall never does DNS).
-func t2ParseHost(s string, fam Family) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("invalid address %q (only numeric addresses are accepted)", s)
-	}
-	if fam == IPv6 {
-		if a.Is4() {
-			return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address", s)
-		}
-	} else if !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
-	}
-	return a, nil
-}
+// The NAT range of DNAT, SNAT, MASQUERADE, REDIRECT and NETMAP: one value
+// (NATRange) laid out as whichever struct the revision carries.
 
 // nfInetAddr returns the address in a 16-byte union nf_inet_addr field
 // for the family (IPv4 uses its first four bytes).
@@ -489,47 +470,4 @@ func registerNAT(t natTarget) {
 			return r.save(b, t.fam, t.rangeOpt, t.skipColon)
 		},
 	})
-}
-
-// hopModes are the modes shared by TTL and HL, in kernel enum order.
-var hopModes = []string{"set", "inc", "dec"}
-
-// parseHopTarget parses TTL's --ttl-set/--ttl-inc/--ttl-dec or HL's
-// --hl-* (prefix "ttl" or "hl"): exactly one, 0-255 for set, 1-255 for
-// the others (the kernel refuses changing by 0).
-func parseHopTarget(in *ParseInput, prefix, name string) ([]byte, error) {
-	data := make([]byte, Align(2))
-	opts := newOptionSet(in)
-	all := []string{prefix + "-set", prefix + "-inc", prefix + "-dec"}
-	for _, o := range in.Options {
-		if err := opts.onceExcluding(o, all...); err != nil {
-			return nil, err
-		}
-		for mode, m := range hopModes {
-			if o.Name != prefix+"-"+m {
-				continue
-			}
-			min := uint64(1)
-			if m == "set" {
-				min = 0
-			}
-			v, err := uintOption(in, o, min, 255)
-			if err != nil {
-				return nil, err
-			}
-			data[0], data[1] = uint8(mode), uint8(v)
-		}
-	}
-	if len(in.Options) == 0 {
-		return nil, in.Failf("%s: you must specify an action", name)
-	}
-	return data, nil
-}
-
-func saveHopTarget(b *strings.Builder, prefix string, data []byte) error {
-	if int(data[0]) >= len(hopModes) {
-		return fmt.Errorf("%s mode %d unknown", strings.ToUpper(prefix), data[0])
-	}
-	fmt.Fprintf(b, " --%s-%s %d", prefix, hopModes[data[0]], data[1])
-	return nil
 }

@@ -1,32 +1,13 @@
 package ext
 
-// Helpers shared by the "meta" group of matches (mark, connmark, owner,
-// set, physdev, statistic, tos, dscp, ttl, hl).
-
 import (
 	"fmt"
 	"strings"
 )
 
-// markMaskOption reads an XTTYPE_MARKMASK32 option, "value[/mask]", for
-// every mark option (mark, connmark, MARK, CONNMARK, TPROXY).
-func markMaskOption(in *ParseInput, o OptionValue) (mark, mask uint32, err error) {
-	mark, mask, err = ParseMarkMask(o.Arg())
-	if err != nil {
-		return 0, 0, in.Errorf(o, "bad value/mask %q (want value[/mask], 32 bits each)", o.Arg())
-	}
-	return mark, mask, nil
-}
-
-// metaSaveMarkMask prints a mark as xtables_print_mark_mask does: the mask
-// is left out when it is all ones.
-func metaSaveMarkMask(b *strings.Builder, mark, mask uint32) {
-	if mask == 0xffffffff {
-		fmt.Fprintf(b, " 0x%x", mark)
-		return
-	}
-	fmt.Fprintf(b, " 0x%x/0x%x", mark, mask)
-}
+// The ttl (IPv4) and hl (IPv6) matches: struct ipt_ttl_info and
+// ip6t_hl_info, __u8 mode; __u8 ttl/hop limit. match_ttl.go and
+// match_hl.go register them from hopMatch.
 
 // Modes of struct ipt_ttl_info and ip6t_hl_info.
 const (
