@@ -31,7 +31,9 @@ func (*notSupportedError) Error() string { return "the kernel does not support n
 // Is makes errors.Is(ErrNotSupported, xtables.ErrNotSupported) true.
 func (*notSupportedError) Is(target error) bool { return target == xtables.ErrNotSupported }
 
-// Conn is a netlink socket to nf_tables in one network namespace.
+// Conn is a netlink socket to nf_tables in one network namespace. It
+// serves one request at a time (its receive buffer and sequence numbers
+// are its own): not safe for concurrent use.
 type Conn struct {
 	nl *netlink.Conn
 	// rbuf receives every reply to a request (dumpBuffer bytes, made on
