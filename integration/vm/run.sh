@@ -113,6 +113,11 @@ for t in iptables ip6tables; do
   done
 done
 for t in modprobe insmod rmmod lsmod modinfo depmod; do ln -sf ../bin/kmod "$IRD/usr/sbin/$t"; done
+# /bin/sh is dash, as on Debian: busybox's sh runs its own applets in
+# preference to PATH, so "ip netns exec" in a test's sh -c would be
+# busybox's ip, which has no netns.
+copy /usr/bin/dash
+ln -s dash "$IRD/usr/bin/sh"
 cp /bin/busybox "$IRD/usr/bin/busybox"
 for a in $(/bin/busybox --list); do
   [ -e "$IRD/usr/bin/$a" ] || [ -e "$IRD/usr/sbin/$a" ] || ln -s busybox "$IRD/usr/bin/$a"
@@ -124,6 +129,8 @@ cp -r /etc/iproute2 "$IRD/etc/"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$IRD/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$IRD/etc/group"
 : >"$IRD/etc/fstab"
+# Debian's alternatives directory, which the detection test mounts over.
+mkdir -p "$IRD/etc/alternatives"
 
 # Kernel modules: netfilter (x_tables, nf_tables, conntrack, nat, ipset), bridge
 # netfilter, veth, and the text search algorithms xt_string asks for by
