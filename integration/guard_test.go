@@ -204,22 +204,39 @@ func TestConfirmGuardRollsBack(t *testing.T) {
 	}
 }
 
+// pending is an apply --confirm of the refusing policy (over the
+// allowing one), on nft, waiting for its confirmation without a terminal.
+type pending struct {
+	ns, runDir string
+	connects   func() bool
+	out        *syncWriter
+	code       <-chan int
+	pid        int
+}
+
+func pendingGuard(t *testing.T, window string) pending {
+	t.Helper()
+	nstest.Require(t)
+	requireNft(t)
+	p := pending{runDir: t.TempDir()}
+	t.Setenv("HOSTWALL_RUN_DIR", p.runDir)
+	p.ns, p.connects = guardNets(t)
+	allow, refuse := guardPolicies(t)
+	nstest.MustHostwall(t, p.ns, "apply", "--backend", "nft", "-4", allow)
+	p.out, p.code = startApply(t, p.ns, "--backend", "nft", "--confirm", window, "-4", refuse)
+	p.pid = guardPID(t, p.runDir)
+	waitFor(t, 5*time.Second, "the apply's notice", func() bool { return strings.Contains(p.out.String(), "hostwall confirm") })
+	if p.connects() {
+		t.Fatal("the refusing policy is not in place")
+	}
+	return p
+}
+
 // TestConfirmGuardKeeps: with hostwall confirm inside the window, the
 // waiting apply exits 0 and the refusing policy stays past the window.
 func TestConfirmGuardKeeps(t *testing.T) {
-	nstest.Require(t)
-	requireNft(t)
-	runDir := t.TempDir()
-	t.Setenv("HOSTWALL_RUN_DIR", runDir)
-	ns, connects := guardNets(t)
-	allow, refuse := guardPolicies(t)
-	nstest.MustHostwall(t, ns, "apply", "--backend", "nft", "-4", allow)
-	out, code := startApply(t, ns, "--backend", "nft", "--confirm", "3s", "-4", refuse)
-	guardPID(t, runDir)
-	waitFor(t, 5*time.Second, "the apply's notice", func() bool { return strings.Contains(out.String(), "hostwall confirm") })
-	if connects() {
-		t.Fatal("the refusing policy is not in place")
-	}
+	p := pendingGuard(t, "3s")
+	ns, connects, out, code, runDir := p.ns, p.connects, p.out, p.code, p.runDir
 	if got := nstest.MustHostwall(t, ns, "confirm"); !strings.Contains(got, "confirmed") {
 		t.Errorf("confirm: %s", got)
 	}
@@ -244,19 +261,8 @@ func TestConfirmGuardKeeps(t *testing.T) {
 // long before the window ends, and exits 143; a late confirm is told
 // there is nothing to confirm.
 func TestConfirmGuardSignal(t *testing.T) {
-	nstest.Require(t)
-	requireNft(t)
-	runDir := t.TempDir()
-	t.Setenv("HOSTWALL_RUN_DIR", runDir)
-	ns, connects := guardNets(t)
-	allow, refuse := guardPolicies(t)
-	nstest.MustHostwall(t, ns, "apply", "--backend", "nft", "-4", allow)
-	out, code := startApply(t, ns, "--backend", "nft", "--confirm", "60s", "-4", refuse)
-	pid := guardPID(t, runDir)
-	waitFor(t, 5*time.Second, "the apply's notice", func() bool { return strings.Contains(out.String(), "hostwall confirm") })
-	if connects() {
-		t.Fatal("the refusing policy is not in place")
-	}
+	p := pendingGuard(t, "60s")
+	ns, connects, out, code, pid := p.ns, p.connects, p.out, p.code, p.pid
 	sent := time.Now()
 	syscall.Kill(pid, syscall.SIGTERM)
 	if c := exitWithin(t, code, 10*time.Second, "the apply after SIGTERM", out); c != 143 || !strings.Contains(out.String(), "previous owned chains and hooks are back") {
