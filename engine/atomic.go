@@ -92,12 +92,11 @@ func tableNames(ds []*policy.Desired) []string {
 // of the rule; or, for a rule already in the kernel that the plan makes
 // reachable from a hook its extension refuses, the chain and rule.
 func checkPlan(fam *xtables.Family, dt *policy.DesiredTable, plan *Plan, nf bool) error {
-	opt := policy.KernelCheckOptions{NFT: nf, AllLoops: nf}
-	if !nf {
-		// x_tables: what the kernel holds passed its checks; only the
-		// chains the plan changes or reaches from more hooks count.
-		opt.Accepted = plan.Current
-	}
+	return checkPlanWith(fam, dt, plan, policy.KernelCheckOptions{NFT: nf, AllLoops: nf})
+}
+
+// checkPlanWith is checkPlan with the options of CheckKernel given.
+func checkPlanWith(fam *xtables.Family, dt *policy.DesiredTable, plan *Plan, opt policy.KernelCheckOptions) error {
 	probs := policy.CheckKernel(plan.Next, opt)
 	if len(probs) == 0 {
 		return nil

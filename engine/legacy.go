@@ -12,6 +12,7 @@ import (
 
 	"github.com/hostwall/hostwall/policy"
 	"github.com/hostwall/hostwall/xtables"
+	"github.com/hostwall/hostwall/xtables/ext"
 )
 
 // Legacy drives x_tables through its socket options, as iptables-legacy
@@ -51,13 +52,18 @@ type legacyTable struct {
 	d    *policy.Desired
 	dt   *policy.DesiredTable
 	tr   *TableReport
-	// The table as read, and its info (NumEntries goes into the replace).
+	// The table as read: its info (NumEntries goes into the replace),
+	// its entries, and its decoded chains (cur): only those a plan reads
+	// or changes when part is set, the whole table otherwise.
 	info xtables.Info
+	blob []byte
 	cur  *xtables.Table
+	part *xtables.Partial
 	// After the write: what was written (its info for verify, its layout for a rollback), the counters
 	// the old table's entries had at the swap (by entry, in cur's
 	// layout), and whether they were carried over.
 	enc           *xtables.Encoded
+	from          []int // by entry written, the entry read it keeps the counters of
 	swapped       []xtables.Counters
 	countersAdded bool
 	remove        bool
@@ -170,33 +176,87 @@ func existingTables(f *xtables.Family, dryRun bool) (func(string) bool, error) {
 
 // plan reads the table (or, in a dry run, takes the empty table the
 // kernel would create) and plans it, refusing what the kernel would
-// refuse.
+// refuse. Only the chains the plan reads or changes are decoded (owned
+// chains, the chains holding or to hold hooks, and all that owned rules
+// jump to, through any number of jumps); the others are checked as
+// Decode checks them and written back as they were read. When the plan
+// would make one of those reached from a hook it was not reached from,
+// its rules need the kernel checks of that hook: then the whole table
+// is decoded and checked.
 func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 	fam := lt.conn.Family()
+	lt.part, lt.blob = nil, nil
 	if !exists && dryRun {
 		lt.cur, lt.info = xtables.EmptyTable(fam, lt.dt.Table), xtables.Info{}
-	} else {
-		info, blob, err := lt.conn.ReadRaw(ctx, lt.dt.Table)
-		if err != nil {
-			return err
-		}
+		return lt.planWhole(nil)
+	}
+	info, blob, err := lt.conn.ReadRaw(ctx, lt.dt.Table)
+	if err != nil {
+		return err
+	}
+	lt.info, lt.blob = info, blob
+	part, err := xtables.DecodePartial(fam, info, blob, partialChains(lt.dt))
+	if err != nil {
+		return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
+	}
+	plan, err := planFor(part.Table, lt.dt, lt.remove)
+	if err != nil {
+		return err
+	}
+	reached, grew := part.Reach(plan.Next)
+	if grew {
 		cur, err := xtables.Decode(fam, info, blob)
 		if err != nil {
 			return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
 		}
-		lt.cur, lt.info = cur, info
+		lt.cur = cur
+		return lt.planWhole(nil)
 	}
+	lt.cur, lt.part = part.Table, part
+	// The hooks that reach the decoded chains through the others count
+	// as reached (Reached).
+	return lt.check(plan, reached)
+}
+
+// planWhole plans lt.cur, a whole table.
+func (lt *legacyTable) planWhole(reached map[string]ext.Hooks) error {
 	plan, err := planFor(lt.cur, lt.dt, lt.remove)
 	if err != nil {
 		return err
 	}
+	return lt.check(plan, reached)
+}
+
+// check refuses a changing plan whose table the kernel would refuse, and
+// else makes it the table's plan.
+func (lt *legacyTable) check(plan *Plan, reached map[string]ext.Hooks) error {
 	if plan.Changed() {
-		if err := checkPlan(fam, lt.dt, plan, false); err != nil {
+		// What the kernel holds passed its checks: only the chains the
+		// plan changes or reaches from more hooks count.
+		opt := policy.KernelCheckOptions{Accepted: lt.cur, Reached: reached}
+		if err := checkPlanWith(lt.conn.Family(), lt.dt, plan, opt); err != nil {
 			return err
 		}
 	}
 	lt.tr.Plan = plan
 	return nil
+}
+
+// partialChains are the chains a plan of dt reads or changes.
+func partialChains(dt *policy.DesiredTable) xtables.PartialChains {
+	var sel xtables.PartialChains
+	for _, o := range dt.Owned {
+		sel.Owned = append(sel.Owned, o.Name)
+		for _, r := range o.Rules {
+			if r.Target.IsStandard() && r.Target.Chain != "" {
+				sel.Reach = append(sel.Reach, r.Target.Chain)
+			}
+		}
+	}
+	for _, h := range dt.Hooks {
+		sel.Keep = append(sel.Keep, h.Chain)
+	}
+	return sel
 }
 
 // write replaces the table with the plan's, reading and planning again
@@ -222,27 +282,38 @@ func (lt *legacyTable) write(ctx context.Context) error {
 // SET_REPLACE and then gives every surviving entry the counters its old
 // entry had at the moment of the swap, with one SET_ADD_COUNTERS.
 func (lt *legacyTable) replace() error {
-	cur, next := lt.cur, lt.tr.Plan.Next
-	oldLayout, err := xtables.Layout(cur)
-	if err != nil {
-		return fmt.Errorf("encode the current %s table %s: %w", cur.Family, cur.Name, err)
+	next := lt.tr.Plan.Next
+	var (
+		newEnc *xtables.Encoded
+		from   []int
+		err    error
+	)
+	if lt.part != nil {
+		newEnc, from, err = lt.part.Encode(next)
+		if err != nil {
+			return fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
+		}
+	} else {
+		oldLayout, err := xtables.Layout(lt.cur)
+		if err != nil {
+			return fmt.Errorf("encode the current %s table %s: %w", lt.cur.Family, lt.cur.Name, err)
+		}
+		if newEnc, err = xtables.Encode(next); err != nil {
+			return fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
+		}
+		from = oldIndexes(oldLayout, newEnc)
 	}
-	newEnc, err := xtables.Encode(next)
-	if err != nil {
-		return fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
-	}
-	from := oldIndexes(oldLayout, newEnc)
 	swapped, err := lt.conn.Replace(newEnc, lt.info.NumEntries)
 	if err != nil {
 		return err
 	}
-	lt.tr.Written, lt.enc, lt.swapped = true, newEnc, swapped
-	if i := countersWentDown(oldLayout, swapped); i >= 0 {
+	lt.tr.Written, lt.enc, lt.from, lt.swapped = true, newEnc, from, swapped
+	if i := xtables.CountersDropped(next.Family, lt.blob, swapped); i >= 0 {
 		// The table is written; carrying counters over from a table
 		// that was not the one read would be wrong.
 		return fmt.Errorf("%s table %s written, but the table it replaced was not the one read (entry %d counted less than when read): another program wrote it without the xtables lock, and its change is undone", next.Family, next.Name, i)
 	}
-	add := make([]xtables.Counters, len(newEnc.Rules))
+	add := make([]xtables.Counters, newEnc.Info.NumEntries)
 	kept := 0
 	for j, i := range from {
 		if i >= 0 && i < len(swapped) {
@@ -262,23 +333,30 @@ func (lt *legacyTable) replace() error {
 	return nil
 }
 
-// rollback puts the table read back in place of the one written, with
-// the counters every entry would have had if nothing had been written:
-// what the old entry had at the first swap, plus, for a rule the write
-// kept, what it counted since.
+// rollback puts the table read back in place of the one written (its
+// bytes as read), with the counters every entry would have had if
+// nothing had been written: what the old entry had at the first swap,
+// plus, for a rule the write kept, what it counted since.
 func (lt *legacyTable) rollback() error {
 	next := lt.tr.Plan.Next
-	back, err := xtables.Encode(lt.cur)
-	if err != nil {
-		return err
+	back := &xtables.Encoded{Info: lt.info, Blob: lt.blob}
+	back.Info.Name = next.Name
+	// from[j]: the entry written that entry j read kept the counters of.
+	from := make([]int, lt.info.NumEntries)
+	for j := range from {
+		from[j] = -1
 	}
-	from := oldIndexes(lt.enc, back) // lt.enc: the layout written, entry for entry
+	for i, j := range lt.from {
+		if j >= 0 && j < len(from) {
+			from[j] = i
+		}
+	}
 	since, err := lt.conn.Replace(back, lt.enc.Info.NumEntries)
 	if err != nil {
 		return err
 	}
 	lt.tr.Written, lt.tr.RolledBack, lt.tr.CountersKept = false, true, 0
-	add := make([]xtables.Counters, len(back.Rules))
+	add := make([]xtables.Counters, len(from))
 	any := false
 	for j := range add {
 		i := from[j]
@@ -467,25 +545,4 @@ func sameShape(a, b xtables.Info) bool {
 		}
 	}
 	return true
-}
-
-// countersWentDown returns the first entry whose counters, as the replace
-// returned them, are lower than when the table was read (-1 if none).
-// Counters only grow while a table stays in place: a lower one means the
-// table replaced was not the one read but one another program wrote in
-// between without the xtables lock, whose change the replace undid.
-func countersWentDown(read *xtables.Encoded, swapped []xtables.Counters) int {
-	for i := range min(len(swapped), len(read.Rules)) {
-		var c xtables.Counters
-		switch {
-		case read.Rules[i] != nil:
-			c = read.Rules[i].Counters
-		case read.Feet[i] != nil:
-			c = read.Feet[i].Counters
-		}
-		if swapped[i].Packets < c.Packets || swapped[i].Bytes < c.Bytes {
-			return i
-		}
-	}
-	return -1
 }

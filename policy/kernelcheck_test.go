@@ -111,3 +111,44 @@ func TestKernelCheckSeedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelCheckAccepted: the chains of the table the kernel holds
+// (Accepted), unchanged and reached from no new hook, are not checked
+// again; a chain reached from one more hook is.
+func TestKernelCheckAccepted(t *testing.T) {
+	build := func(text string) *xtables.Table {
+		t.Helper()
+		f, err := Parse("f", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := Build(f.Tables[0], BuildOptions{Family: xtables.IPv4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tb
+	}
+	// The owner match is refused from INPUT; this table has it there
+	// (as if the kernel had not known better).
+	held := build("*filter\n:X - [0:0]\n:Y - [0:0]\n-A INPUT -j X\n-A X -m owner --uid-owner 0 -j ACCEPT\n-A OUTPUT -j Y\n-A Y -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n")
+	if len(CheckKernel(held, KernelCheckOptions{})) == 0 {
+		t.Fatal("owner from INPUT not refused")
+	}
+	if p := CheckKernel(held, KernelCheckOptions{Accepted: held}); len(p) != 0 {
+		t.Errorf("the table held, checked against itself: %v", p)
+	}
+	// The same rules, Y now reached from INPUT too.
+	next := *held
+	next.Chains = nil
+	for _, c := range held.Chains {
+		nc := *c
+		if c.Name == "INPUT" {
+			nc.Rules = append(append([]*xtables.Rule(nil), c.Rules...), &xtables.Rule{Target: xtables.Target{Chain: "Y"}})
+		}
+		next.Chains = append(next.Chains, &nc)
+	}
+	p := CheckKernel(&next, KernelCheckOptions{Accepted: held})
+	if len(p) != 1 || p[0].Chain != "Y" {
+		t.Errorf("Y reached from INPUT: got %v, want one problem in Y", p)
+	}
+}

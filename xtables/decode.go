@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sort"
 
@@ -78,10 +77,47 @@ func (e *rawEntry) isError() bool { return e.kind == kindError }
 // The payloads of the table's matches and targets are slices of blob,
 // not copies: the caller must not modify blob afterwards.
 func Decode(f *Family, info Info, blob []byte) (*Table, error) {
+	s, err := scan(f, info, blob)
+	if err != nil {
+		return nil, err
+	}
+	return s.build(nil, nil), nil
+}
+
+// scanned is a blob whose entries and chain structure Decode's checks
+// accepted: its chains, where each starts and ends, and its jumps.
+type scanned struct {
+	f       *Family
+	info    Info
+	blob    []byte
+	entries []rawEntry
+	chains  []scanChain
+	// jumps are the rule entries whose standard verdict is a jump to
+	// a user chain, in blob order.
+	jumps []scanJump
+}
+
+// scanChain is one chain of a scanned blob.
+type scanChain struct {
+	name string
+	hook int // -1 for a user chain
+	// head is a user chain's ERROR entry (-1 for a built-in chain),
+	// first the entry after it (the first rule, or the foot), foot the
+	// chain's closing entry.
+	head, first, foot int
+}
+
+// scanJump is a jump: the entry holding it, its chain and the chain it
+// lands on (indexes into scanned.chains).
+type scanJump struct{ entry, from, to int }
+
+// scan checks a blob's entries and chain structure as Decode does and
+// locates its chains, without decoding any rule.
+func scan(f *Family, info Info, blob []byte) (*scanned, error) {
 	if uint32(len(blob)) != info.Size {
 		return nil, decodeErr(0, "blob is %d bytes, table info says %d", len(blob), info.Size)
 	}
-	entries, nMatches, err := splitEntries(f, blob)
+	entries, _, err := splitEntries(f, blob)
 	if err != nil {
 		return nil, err
 	}
@@ -119,20 +155,113 @@ func Decode(f *Family, info Info, blob []byte) (*Table, error) {
 		return nil, decodeErr(0, "unknown hooks in valid_hooks %#x", info.ValidHooks)
 	}
 
-	t := &Table{Family: f, Name: info.Name, tail: entryMetaAt(f, blob[last.off:])}
-	// Rules and matches are allocated in chunks, not one by one. In a
-	// blob of the structure Decode accepts, every entry that is not an
-	// ERROR entry (the user chains' heads and the tail) or a chain's
-	// foot is a rule. Chunks rather than one slab: the garbage collector
-	// may scan an allocation while it is being filled, and reading pages
-	// not yet written costs a page fault of its own.
-	nError := 0
-	for i := range entries {
-		if entries[i].isError() {
-			nError++
+	s := &scanned{f: f, info: info, blob: blob, entries: entries}
+	// firstRule maps the offset a jump lands on to the user chain.
+	firstRule := map[int]int{}
+	type pending struct{ entry, from int }
+	var jumps []pending
+	cur := -1 // the chain being scanned
+	for i := 0; i < len(entries)-1; i++ {
+		e := &entries[i]
+		h := slices.Index(hookAt[:], i)
+		switch {
+		case h >= 0:
+			if cur >= 0 {
+				return nil, decodeErr(int(e.off), "chain %s has no foot before hook %s", s.chains[cur].name, hookNames[h])
+			}
+			if e.isError() {
+				return nil, decodeErr(int(e.off), "hook %s starts at an ERROR entry", hookNames[h])
+			}
+			s.chains = append(s.chains, scanChain{name: hookNames[h], hook: h, head: -1, first: i})
+			cur = len(s.chains) - 1
+		case e.isError():
+			name := e.errorName(blob)
+			if cur >= 0 {
+				return nil, decodeErr(int(e.off), "chain %s has no foot before chain %q", s.chains[cur].name, name)
+			}
+			if err := checkPlain(e, "user chain head"); err != nil {
+				return nil, err
+			}
+			if name == "" || len(name) > MaxChainName {
+				return nil, decodeErr(int(e.off), "bad user chain name %q", name)
+			}
+			s.chains = append(s.chains, scanChain{name: name, hook: -1, head: i, first: i + 1})
+			cur = len(s.chains) - 1
+			if i+1 >= len(entries)-1 {
+				return nil, decodeErr(int(e.off), "user chain %s has no foot", name)
+			}
+			firstRule[int(entries[i+1].off)] = cur
+			continue
+		}
+		if cur < 0 {
+			return nil, decodeErr(int(e.off), "entry belongs to no chain")
+		}
+		if isFoot(entries, i, &hookAt) {
+			if err := checkPlain(e, "chain foot"); err != nil {
+				return nil, err
+			}
+			c := &s.chains[cur]
+			if c.hook >= 0 {
+				if e.verdict != VerdictAccept && e.verdict != VerdictDrop {
+					return nil, decodeErr(int(e.off), "policy of %s is not ACCEPT or DROP", c.name)
+				}
+				if int(info.Underflow[c.hook]) != int(e.off) {
+					return nil, decodeErr(int(e.off), "underflow of %s is at %d, not at its foot", c.name, info.Underflow[c.hook])
+				}
+			} else if e.verdict != VerdictReturn {
+				return nil, decodeErr(int(e.off), "user chain %s does not end in RETURN", c.name)
+			}
+			c.foot = i
+			cur = -1
+			continue
+		}
+		if e.kind == kindStandard && e.verdict >= 0 && int(e.verdict) != int(e.off)+int(e.size) {
+			jumps = append(jumps, pending{i, cur})
 		}
 	}
-	nRules := max(0, len(entries)-nError-(nError-1)-bits.OnesCount32(info.ValidHooks))
+	if cur >= 0 {
+		return nil, decodeErr(int(last.off), "chain %s has no foot", s.chains[cur].name)
+	}
+	for h := 0; h < numHooks; h++ {
+		if info.ValidHooks&(1<<h) != 0 && !slices.ContainsFunc(s.chains, func(c scanChain) bool { return c.hook == h }) {
+			return nil, decodeErr(0, "hook %s has no chain", hookNames[h])
+		}
+	}
+	// Resolve jumps: a standard verdict >= 0 is an offset, and iptables
+	// only ever jumps to the first entry after a user chain's head.
+	s.jumps = make([]scanJump, 0, len(jumps))
+	for _, j := range jumps {
+		v := int(entries[j.entry].verdict)
+		to, ok := firstRule[v]
+		if !ok {
+			return nil, decodeErr(0, "rule in %s jumps to offset %d, which starts no user chain", s.chains[j.from].name, v)
+		}
+		s.jumps = append(s.jumps, scanJump{j.entry, j.from, to})
+	}
+	return s, nil
+}
+
+// build decodes the chains of s that want selects (all when want is
+// nil) into a Table, in blob order. index, when not nil, is given the
+// entry index of every rule decoded.
+func (s *scanned) build(want []bool, index map[*Rule]int) *Table {
+	f, blob, entries := s.f, s.blob, s.entries
+	last := &entries[len(entries)-1]
+	t := &Table{Family: f, Name: s.info.Name, tail: entryMetaAt(f, blob[last.off:])}
+	// Rules and matches are allocated in chunks, not one by one.
+	// Chunks rather than one slab: the garbage collector may scan an
+	// allocation while it is being filled, and reading pages not yet
+	// written costs a page fault of its own.
+	nRules, nMatches := 0, 0
+	for ci, c := range s.chains {
+		if want != nil && !want[ci] {
+			continue
+		}
+		nRules += c.foot - c.first
+		for i := c.first; i < c.foot; i++ {
+			nMatches += int(entries[i].nMatches)
+		}
+	}
 	var rules []Rule
 	newRule := func() *Rule {
 		if len(rules) == cap(rules) {
@@ -145,129 +274,76 @@ func Decode(f *Family, info Info, blob []byte) (*Table, error) {
 	var matches []Match
 	ptrs := make([]*Rule, 0, max(0, nRules))
 	names := map[string]string{}
-	var jumps []*Rule
-	// firstRule maps the offset a jump lands on to the user chain.
-	firstRule := map[int]*Chain{}
-	var cur *Chain
-	chainStart := 0
-	for i := 0; i < len(entries)-1; i++ {
-		e := &entries[i]
-		h := slices.Index(hookAt[:], i)
-		switch {
-		case h >= 0:
-			if cur != nil {
-				return nil, decodeErr(int(e.off), "chain %s has no foot before hook %s", cur.Name, hookNames[h])
-			}
-			if e.isError() {
-				return nil, decodeErr(int(e.off), "hook %s starts at an ERROR entry", hookNames[h])
-			}
-			cur = &Chain{Name: hookNames[h], Hook: h}
-			t.Chains = append(t.Chains, cur)
-			chainStart = len(ptrs)
-		case e.isError():
-			name := e.errorName(blob)
-			if cur != nil {
-				return nil, decodeErr(int(e.off), "chain %s has no foot before chain %q", cur.Name, name)
-			}
-			if err := checkPlain(e, "user chain head"); err != nil {
-				return nil, err
-			}
-			if name == "" || len(name) > MaxChainName {
-				return nil, decodeErr(int(e.off), "bad user chain name %q", name)
-			}
-			cur = &Chain{Name: name, Hook: -1, Policy: VerdictReturn, head: entryMetaAt(f, blob[e.off:])}
-			t.Chains = append(t.Chains, cur)
-			chainStart = len(ptrs)
-			if i+1 >= len(entries)-1 {
-				return nil, decodeErr(int(e.off), "user chain %s has no foot", cur.Name)
-			}
-			firstRule[int(entries[i+1].off)] = cur
+	// jumpTo is the chain each jump entry lands on.
+	jumpTo := make(map[int]string, len(s.jumps))
+	for _, j := range s.jumps {
+		if want == nil || want[j.from] {
+			jumpTo[j.entry] = s.chains[j.to].name
+		}
+	}
+	for ci, sc := range s.chains {
+		if want != nil && !want[ci] {
 			continue
 		}
-		if cur == nil {
-			return nil, decodeErr(int(e.off), "entry belongs to no chain")
+		c := &Chain{Name: sc.name, Hook: sc.hook}
+		if sc.hook < 0 {
+			c.head = entryMetaAt(f, blob[entries[sc.head].off:])
 		}
-		if isFoot(entries, i, &hookAt) {
-			if err := checkPlain(e, "chain foot"); err != nil {
-				return nil, err
+		t.Chains = append(t.Chains, c)
+		chainStart := len(ptrs)
+		for i := sc.first; i < sc.foot; i++ {
+			e := &entries[i]
+			r := newRule()
+			ptrs = append(ptrs, r)
+			if index != nil {
+				index[r] = i
 			}
-			if cur.Builtin() {
-				if e.verdict != VerdictAccept && e.verdict != VerdictDrop {
-					return nil, decodeErr(int(e.off), "policy of %s is not ACCEPT or DROP", cur.Name)
+			eoff, esize, etgt := int(e.off), int(e.size), int(e.targetOff)
+			b := blob[eoff : eoff+esize : eoff+esize]
+			r.Header = decodeHeader(f, b)
+			r.meta = entryMetaAt(f, b)
+			r.Counters = r.meta.counters
+			if e.nMatches > 0 {
+				if cap(matches)-len(matches) < int(e.nMatches) {
+					matches = make([]Match, 0, max(int(e.nMatches), min(matchChunk, nMatches)))
 				}
-				if int(info.Underflow[cur.Hook]) != int(e.off) {
-					return nil, decodeErr(int(e.off), "underflow of %s is at %d, not at its foot", cur.Name, info.Underflow[cur.Hook])
+				nMatches -= int(e.nMatches)
+				first := len(matches)
+				for m := f.entrySize; m < etgt; {
+					size := int(ne.Uint16(b[m:]))
+					matches = append(matches, Match{
+						Name: intern(names, b[m+2:m+2+extNameLen]), Revision: b[m+31],
+						Data: payload(b, m+sizeofEntryHeader, m+size),
+					})
+					m += size
 				}
-			} else if e.verdict != VerdictReturn {
-				return nil, decodeErr(int(e.off), "user chain %s does not end in RETURN", cur.Name)
+				r.Matches = matches[first:len(matches):len(matches)]
 			}
-			cur.Policy = e.verdict
-			cur.foot = entryMetaAt(f, blob[e.off:])
-			cur.Counters = cur.foot.counters
-			if len(ptrs) > chainStart {
-				cur.Rules = ptrs[chainStart:len(ptrs):len(ptrs)]
+			switch e.kind {
+			case kindStandard:
+				r.Target.Verdict = e.verdict
+				switch {
+				case int(e.verdict) == eoff+esize:
+					r.Target.Verdict = VerdictContinue
+				case e.verdict >= 0:
+					r.Target.Chain, r.Target.Verdict = jumpTo[i], 0
+				}
+			case kindError:
+				r.Target.Name = "ERROR"
+			default:
+				tb := b[etgt:]
+				r.Target = Target{Name: intern(names, tb[2:2+extNameLen]), Revision: tb[31], Data: payload(b, etgt+sizeofEntryHeader, esize)}
 			}
-			cur = nil
-			continue
 		}
-		r := newRule()
-		ptrs = append(ptrs, r)
-		eoff, esize, etgt := int(e.off), int(e.size), int(e.targetOff)
-		b := blob[eoff : eoff+esize : eoff+esize]
-		r.Header = decodeHeader(f, b)
-		r.meta = entryMetaAt(f, b)
-		r.Counters = r.meta.counters
-		if e.nMatches > 0 {
-			if cap(matches)-len(matches) < int(e.nMatches) {
-				matches = make([]Match, 0, max(int(e.nMatches), min(matchChunk, nMatches)))
-			}
-			nMatches -= int(e.nMatches)
-			first := len(matches)
-			for m := f.entrySize; m < etgt; {
-				size := int(ne.Uint16(b[m:]))
-				matches = append(matches, Match{
-					Name: intern(names, b[m+2:m+2+extNameLen]), Revision: b[m+31],
-					Data: payload(b, m+sizeofEntryHeader, m+size),
-				})
-				m += size
-			}
-			r.Matches = matches[first:len(matches):len(matches)]
-		}
-		switch e.kind {
-		case kindStandard:
-			r.Target.Verdict = e.verdict
-			switch {
-			case int(e.verdict) == eoff+esize:
-				r.Target.Verdict = VerdictContinue
-			case e.verdict >= 0:
-				jumps = append(jumps, r)
-			}
-		case kindError:
-			r.Target.Name = "ERROR"
-		default:
-			tb := b[etgt:]
-			r.Target = Target{Name: intern(names, tb[2:2+extNameLen]), Revision: tb[31], Data: payload(b, etgt+sizeofEntryHeader, esize)}
+		foot := &entries[sc.foot]
+		c.Policy = foot.verdict
+		c.foot = entryMetaAt(f, blob[foot.off:])
+		c.Counters = c.foot.counters
+		if len(ptrs) > chainStart {
+			c.Rules = ptrs[chainStart:len(ptrs):len(ptrs)]
 		}
 	}
-	if cur != nil {
-		return nil, decodeErr(int(last.off), "chain %s has no foot", cur.Name)
-	}
-	for h := 0; h < numHooks; h++ {
-		if info.ValidHooks&(1<<h) != 0 && t.builtin(h) == nil {
-			return nil, decodeErr(0, "hook %s has no chain", hookNames[h])
-		}
-	}
-	// Resolve jumps: a standard verdict >= 0 is an offset, and iptables
-	// only ever jumps to the first entry after a user chain's head.
-	for _, r := range jumps {
-		tg := &r.Target
-		target := firstRule[int(tg.Verdict)]
-		if target == nil {
-			return nil, decodeErr(0, "rule in %s jumps to offset %d, which starts no user chain", chainOf(t, r), tg.Verdict)
-		}
-		tg.Chain, tg.Verdict = target.Name, 0
-	}
-	return t, nil
+	return t
 }
 
 // Decode allocates rules and matches this many at a time.
@@ -275,16 +351,6 @@ const (
 	ruleChunk  = 256
 	matchChunk = 1024
 )
-
-// chainOf names the chain holding r, for an error message.
-func chainOf(t *Table, r *Rule) string {
-	for _, c := range t.Chains {
-		if slices.Contains(c.Rules, r) {
-			return c.Name
-		}
-	}
-	return "?"
-}
 
 // payload is b[from:to] without copying, nil when empty, and capped so
 // that appending to it can never write into the next entry.
@@ -314,15 +380,6 @@ func entryMetaAt(f *Family, b []byte) entryMeta {
 		comefrom: ne.Uint32(b[f.offComeFrom():]),
 		counters: Counters{ne.Uint64(b[f.offCounters():]), ne.Uint64(b[f.offCounters()+8:])},
 	}
-}
-
-func (t *Table) builtin(h int) *Chain {
-	for _, c := range t.Chains {
-		if c.Hook == h {
-			return c
-		}
-	}
-	return nil
 }
 
 // isFoot tells a chain's closing entry: the last entry before the next

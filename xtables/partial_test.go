@@ -1,0 +1,162 @@
+package xtables
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+// TestPartialEncodeAsRead: whichever chains are decoded, a partial table
+// written unchanged is the blob it was read from, and every entry keeps
+// its own counters.
+func TestPartialEncodeAsRead(t *testing.T) {
+	for _, g := range loadGolden(t) {
+		full, err := Decode(g.fam, g.info, g.blob)
+		if err != nil {
+			t.Fatalf("%s: %v", g.name, err)
+		}
+		var all []string
+		for _, c := range full.Chains {
+			all = append(all, c.Name)
+		}
+		sels := []PartialChains{{}, {Reach: all}}
+		for _, n := range all {
+			sels = append(sels, PartialChains{Keep: []string{n}}, PartialChains{Owned: []string{n}})
+		}
+		for _, sel := range sels {
+			p, err := DecodePartial(g.fam, g.info, g.blob, sel)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", g.name, sel, err)
+			}
+			enc, from, err := p.Encode(p.Table)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", g.name, sel, err)
+			}
+			if !bytes.Equal(enc.Blob, g.blob) || enc.Info != infoWithoutName(g.info, enc.Info.Name) {
+				t.Errorf("%s %+v: written unchanged, the blob differs", g.name, sel)
+			}
+			layout, _ := Layout(full)
+			for j := range from {
+				head := layout.Rules[j] == nil && layout.Feet[j] == nil
+				if head && from[j] != -1 || !head && from[j] != j {
+					t.Errorf("%s %+v: entry %d keeps the counters of %d", g.name, sel, j, from[j])
+					break
+				}
+			}
+		}
+	}
+}
+
+func infoWithoutName(info Info, name string) Info {
+	info.Name = name
+	return info
+}
+
+// TestPartialEncodeChanged: a change to decoded chains (a rule added, a
+// chain added that jumps to a chain left out) writes what Encode writes
+// for the whole table decoded and changed alike.
+func TestPartialEncodeChanged(t *testing.T) {
+	for _, g := range loadGolden(t) {
+		full, err := Decode(g.fam, g.info, g.blob)
+		if err != nil {
+			t.Fatalf("%s: %v", g.name, err)
+		}
+		for _, c := range full.Chains {
+			var target string // a user chain other than c, left out
+			for _, d := range full.Chains {
+				if !d.Builtin() && d.Name != c.Name {
+					target = d.Name
+				}
+			}
+			change := func(tb *Table) *Rule {
+				n := *tb
+				n.Chains = slices.Clone(tb.Chains)
+				added := &Rule{Target: Target{Verdict: VerdictAccept}}
+				for i, d := range n.Chains {
+					if d.Name == c.Name {
+						nc := *d
+						nc.Rules = append(slices.Clone(d.Rules), added)
+						n.Chains[i] = &nc
+					}
+				}
+				nc := NewUserChain("AAA-NEW")
+				if target != "" {
+					nc.Rules = []*Rule{{Target: Target{Chain: target}}}
+				}
+				n.Chains = append(n.Chains, nc)
+				n.SortChains()
+				*tb = n
+				return added
+			}
+			want := *full
+			change(&want)
+			wantEnc, err := Encode(&want)
+			if err != nil {
+				t.Fatalf("%s: %v", g.name, err)
+			}
+			p, err := DecodePartial(g.fam, g.info, g.blob, PartialChains{Keep: []string{c.Name}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := *p.Table
+			added := change(&next)
+			enc, from, err := p.Encode(&next)
+			if err != nil {
+				t.Fatalf("%s chain %s: %v", g.name, c.Name, err)
+			}
+			if !bytes.Equal(enc.Blob, wantEnc.Blob) || enc.Info != wantEnc.Info {
+				t.Errorf("%s chain %s: the partial table written differs from the whole one", g.name, c.Name)
+			}
+			for j, r := range wantEnc.Rules {
+				if r == nil {
+					continue
+				}
+				if r == added && from[j] != -1 || r != added && r.Counters != (Counters{}) && from[j] < 0 {
+					t.Errorf("%s chain %s: entry %d keeps the counters of %d", g.name, c.Name, j, from[j])
+				}
+			}
+		}
+	}
+}
+
+// TestPartialReach: a jump from a decoded chain to a chain left out that
+// brings it a new hook is noticed.
+func TestPartialReach(t *testing.T) {
+	for _, g := range loadGolden(t) {
+		full, err := Decode(g.fam, g.info, g.blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.Chain("OUTPUT") == nil {
+			continue
+		}
+		for _, c := range full.Chains {
+			if c.Builtin() {
+				continue
+			}
+			p, err := DecodePartial(g.fam, g.info, g.blob, PartialChains{Keep: []string{"OUTPUT"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, grew := p.Reach(p.Table)
+			if grew {
+				t.Errorf("%s: unchanged, a chain left out gained a hook", g.name)
+			}
+			next := *p.Table
+			next.Chains = slices.Clone(next.Chains)
+			for i, d := range next.Chains {
+				if d.Name == "OUTPUT" {
+					nc := *d
+					nc.Rules = append(slices.Clone(d.Rules), &Rule{Target: Target{Chain: c.Name}})
+					next.Chains[i] = &nc
+				}
+			}
+			reachedBefore := reachOf(withChains(map[string]graphNode{}, full))
+			_, grew = p.Reach(&next)
+			if want := reachedBefore[c.Name]&(1<<3) == 0; grew != want {
+				t.Errorf("%s: OUTPUT -j %s: gained a hook %v, want %v", g.name, c.Name, grew, want)
+			}
+			_ = before
+		}
+	}
+}
