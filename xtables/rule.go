@@ -584,22 +584,7 @@ type netip2 struct{ addr, mask [16]byte }
 func parseAddrList(s string, f *Family) ([]netip2, error) {
 	var out []netip2
 	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimLeft(part, " \t\n\v\f\r")
-		if f == IPv4 {
-			n, err := parseIPv4Net(part)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-			continue
-		}
-		if i := strings.LastIndexByte(part, '/'); i >= 0 {
-			// A zero mask makes ip6parse ignore the name ("any/0").
-			if v, rest, ok := ext.StrtoulRange(part[i+1:], 0, 128); ok && rest == "" && v == 0 {
-				part = "::/0"
-			}
-		}
-		a, m, err := ext.ParseNet(part, f.Ext)
+		a, m, err := ext.ParseNet(strings.TrimLeft(part, " \t\n\v\f\r"), f.Ext)
 		if err != nil {
 			return nil, err
 		}
@@ -609,69 +594,6 @@ func parseAddrList(s string, f *Family) ([]netip2, error) {
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-// parseIPv4Net is xtables_ipparse_multiple for one numeric item: the mask
-// after the last "/" is dotted (all four parts) or a prefix length (base
-// 0, 0-32); a zero mask ignores the address ("any/0"); the address may
-// be short, its missing trailing parts zero ("10/8" is 10.0.0.0/8,
-// "10.1" 10.1.0.0); host bits are cleared. Names are not resolved.
-func parseIPv4Net(s string) (netip2, error) {
-	var n netip2
-	a, m := s, ""
-	hasMask := false
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		a, m, hasMask = s[:i], s[i+1:], true
-	}
-	mask := [4]byte{0xff, 0xff, 0xff, 0xff}
-	if hasMask {
-		if mk, ok := numericIPv4(m, true); ok {
-			mask = mk
-		} else {
-			bits, rest, ok := ext.StrtoulRange(m, 0, 32)
-			if !ok || rest != "" {
-				return n, fmt.Errorf("invalid prefix length or mask %q", m)
-			}
-			v := uint32(0)
-			if bits != 0 {
-				v = 0xffffffff << (32 - bits)
-			}
-			mask = [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
-		}
-	}
-	var addr [4]byte
-	if mask != [4]byte{} {
-		var ok bool
-		if addr, ok = numericIPv4(a, false); !ok {
-			return n, fmt.Errorf("host/network %q not found (hostwall resolves no names)", a)
-		}
-	}
-	for i := 0; i < 4; i++ {
-		n.addr[i] = addr[i] & mask[i]
-		n.mask[i] = mask[i]
-	}
-	return n, nil
-}
-
-// numericIPv4 is libxtables' __numeric_to_ipaddr: dotted parts 0-255,
-// each read with base 0; an address (not a mask) may stop early.
-func numericIPv4(s string, isMask bool) ([4]byte, bool) {
-	var out [4]byte
-	if len(s) > 19 { // it copies the string into char buf[20]
-		s = s[:19]
-	}
-	parts := strings.SplitN(s, ".", 4)
-	if len(parts) < 4 && isMask {
-		return out, false
-	}
-	for i, p := range parts {
-		v, rest, ok := ext.StrtoulRange(p, 0, 255)
-		if !ok || rest != "" {
-			return out, false
-		}
-		out[i] = byte(v)
-	}
-	return out, true
 }
 
 // hostNames is n, or the host's own names when n is nil.

@@ -38,8 +38,10 @@ func t1CString(b []byte, what string) (string, error) {
 	return "", fmt.Errorf("%s is not NUL terminated", what)
 }
 
-// t1HasPrefixFold reports whether prefix starts s, ignoring ASCII case: the
-// strncasecmp(name, arg, strlen(arg)) abbreviation several extensions allow.
-func t1HasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+// isAbbrevFold reports whether arg is a non-empty prefix of name, ignoring
+// ASCII case: the strncasecmp(name, arg, strlen(arg)) abbreviation several
+// extensions allow (libxt_conntrack's "est" for ESTABLISHED, libxt_limit's
+// "s" for second, REJECT's "tcp" for tcp-reset).
+func isAbbrevFold(arg, name string) bool {
+	return arg != "" && len(arg) <= len(name) && strings.EqualFold(arg, name[:len(arg)])
 }

@@ -6,75 +6,219 @@ import (
 	"strings"
 )
 
-// Addresses and address/mask pairs as options take them (XTTYPE_HOST,
-// XTTYPE_HOSTMASK) and save prints them.
+// The one reader of addresses and address/mask pairs, for the rule
+// header's -s/-d and every option that takes an address, so that each
+// mistake reads the same wherever it is made. Names are never resolved:
+// a rules file must mean the same thing on every boot, without DNS.
+//
+// iptables has two families of parsers, and a caller picks the one its
+// iptables code uses (hostForm):
+//
+//   - the header's xtables_ipparse_multiple / xtables_ip6parse_multiple,
+//     built on xtables_numeric_to_ipaddr: an IPv4 address may be short
+//     ("10.1" is 10.1.0.0), its parts read in base 0; a dotted mask has
+//     all four parts; a zero mask ignores the address ("any/0"); a
+//     non-contiguous mask is kept as written;
+//   - the option types of xtopt (XTTYPE_HOST, XTTYPE_HOSTMASK,
+//     XTTYPE_PLEN) and the extensions calling inet_pton: the full form of
+//     the family only.
+//
+// Both read the text after "/" as a prefix length (base 0, like strtoul)
+// or as a mask written as an address.
 
-// sfPrefixFold reports whether arg is a non-empty case-insensitive prefix of
-// name: libxt_conntrack and libxt_limit compare with strncasecmp(arg,
-// name, strlen(arg)), so "est" means ESTABLISHED and "s" means second.
-func sfPrefixFold(arg, name string) bool {
-	return arg != "" && len(arg) <= len(name) && strings.EqualFold(arg, name[:len(arg)])
-}
+// hostForm names the parser of iptables a caller follows.
+type hostForm uint8
 
-// sfFamilyBits is the address length of a family, the limit of its prefix
+const (
+	// formOption is the xtopt types' and inet_pton's strict form.
+	formOption hostForm = iota
+	// formHeader is xtables_ipparse_multiple's, for -s and -d.
+	formHeader
+)
+
+// familyBits is the address length of a family, the limit of its prefix
 // lengths.
-func sfFamilyBits(fam Family) int {
+func familyBits(fam Family) int {
 	if fam == IPv6 {
 		return 128
 	}
 	return 32
 }
 
-// sfParseHost parses one numeric address of the family (XTTYPE_HOST) into
-// the 16-byte union nf_inet_addr layout: an IPv4 address fills the first
-// four bytes and leaves the rest zero.
-func sfParseHost(s string, fam Family) ([16]byte, error) {
-	var out [16]byte
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return out, fmt.Errorf("invalid address %q (only numeric addresses are accepted)", s)
-	}
+// errBadAddr is the one wording of an address that is not a numeric
+// address of the family.
+func errBadAddr(s string, fam Family) error {
+	name := "IPv4"
 	if fam == IPv6 {
-		if a.Is4() {
-			return out, fmt.Errorf("%q is not an IPv6 address", s)
+		name = "IPv6"
+	}
+	return fmt.Errorf("%q is not a numeric %s address", s, name)
+}
+
+// parseHost reads one address of the family.
+func parseHost(s string, fam Family, form hostForm) (netip.Addr, error) {
+	if fam != IPv6 && form == formHeader {
+		if a, ok := numericIPv4(s, false); ok {
+			return netip.AddrFrom4(a), nil
 		}
-		out = a.As16()
-		return out, nil
+		return netip.Addr{}, errBadAddr(s, fam)
 	}
-	if !a.Is4() {
-		return out, fmt.Errorf("%q is not an IPv4 address", s)
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" || a.Is4() != (fam != IPv6) {
+		return netip.Addr{}, errBadAddr(s, fam)
 	}
-	v4 := a.As4()
-	copy(out[:], v4[:])
-	return out, nil
+	return a, nil
 }
 
-// sfParsePrefixLen is XTTYPE_PLEN: a prefix length 0..bits (base 0 like
-// strtoul), or a netmask written as an address. iptables turns a
-// non-contiguous netmask into a nonsense length; it is refused here.
-func sfParsePrefixLen(s string, fam Family) (int, error) {
-	bits := sfFamilyBits(fam)
-	if v, err := ParseUint(s, 0, uint64(bits)); err == nil {
-		return int(v), nil
+// numericIPv4 is libxtables' __numeric_to_ipaddr: dotted parts 0-255,
+// each read with base 0; an address (not a mask) may stop early, its
+// missing parts zero.
+func numericIPv4(s string, isMask bool) ([4]byte, bool) {
+	var out [4]byte
+	if len(s) > 19 { // it copies the string into char buf[20]
+		s = s[:19]
 	}
-	m, err := sfParseHost(s, fam)
+	parts := strings.SplitN(s, ".", 4)
+	if len(parts) < 4 && isMask {
+		return out, false
+	}
+	for i, p := range parts {
+		v, rest, ok := StrtoulRange(p, 0, 255)
+		if !ok || rest != "" {
+			return out, false
+		}
+		out[i] = byte(v)
+	}
+	return out, true
+}
+
+// parseMask reads the text after "/": a prefix length 0..bits, or a mask
+// written as an address of the family. plen is the mask's prefix
+// length, -1 when the mask is not contiguous.
+func parseMask(s string, fam Family, form hostForm) (mask netip.Addr, plen int, err error) {
+	bits := familyBits(fam)
+	if v, rest, ok := StrtoulRange(s, 0, uint64(bits)); ok && rest == "" {
+		return PrefixMask(int(v), bits), int(v), nil
+	}
+	if fam != IPv6 && form == formHeader {
+		if m, ok := numericIPv4(s, true); ok {
+			mask = netip.AddrFrom4(m)
+		}
+	} else if m, err := netip.ParseAddr(s); err == nil && m.Zone() == "" && m.Is4() == (fam != IPv6) {
+		mask = m
+	}
+	if !mask.IsValid() {
+		return mask, 0, fmt.Errorf("invalid prefix length or mask %q (0-%d)", s, bits)
+	}
+	return mask, MaskBits(mask), nil
+}
+
+// parseNetwork reads "addr[/mask]"; without a mask it is a host mask.
+// formOption reads the address first and splits at the first "/", as
+// xtopt_parse_hostmask does; formHeader splits at the last "/" and reads
+// the mask first: a zero mask leaves the address unread and zero, as
+// iptables takes "any/0" and "name/0" without resolving the name.
+func parseNetwork(s string, fam Family, form hostForm) (addr, mask netip.Addr, plen int, err error) {
+	bits := familyBits(fam)
+	a, m, hasMask := strings.Cut(s, "/")
+	if form == formHeader {
+		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			a, m = s[:i], s[i+1:]
+		}
+	} else if addr, err = parseHost(a, fam, form); err != nil {
+		return addr, mask, 0, err
+	}
+	mask, plen = PrefixMask(bits, bits), bits
+	if hasMask {
+		if mask, plen, err = parseMask(m, fam, form); err != nil {
+			return addr, mask, plen, err
+		}
+	}
+	if form == formHeader {
+		if plen == 0 {
+			return PrefixMask(0, bits), mask, 0, nil
+		}
+		addr, err = parseHost(a, fam, form)
+	}
+	return addr, mask, plen, err
+}
+
+// ParseNet is the rule header's -s/-d for one item of the list:
+// "addr[/prefix-or-mask]", the address masked as the kernel compares it.
+func ParseNet(s string, fam Family) (addr, mask netip.Addr, err error) {
+	addr, mask, _, err = parseNetwork(s, fam, formHeader)
 	if err != nil {
-		return 0, fmt.Errorf("%q is neither a valid network mask nor a valid CIDR (0-%d)", s, bits)
+		return addr, mask, err
 	}
-	n := MaskBits(netip.AddrFrom16(m))
-	if fam != IPv6 {
-		n = MaskBits(Addr4(m[:4]))
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("network mask %q is not contiguous", s)
-	}
-	return n, nil
+	return AndMask(addr, mask), mask, nil
 }
 
-// sfPrefixMask16 is xtopt_parse_plenmask's result: the mask of a prefix
-// length in the 16-byte union, computed the same way for both families
-// (so an IPv4 /24 is ff ff ff 00 followed by twelve zero bytes).
-func sfPrefixMask16(n int) [16]byte {
+// nonContiguous says what an XTTYPE_HOSTMASK option makes of a mask that
+// is not a prefix.
+type nonContiguous bool
+
+const (
+	// refuseNonContiguous: hostwall's own refusal, where iptables would
+	// silently match the whole address instead (conntrack, srh).
+	refuseNonContiguous nonContiguous = false
+	// hostMaskNonContiguous: xtopt_parse_plenmask's result for its
+	// length of -1 (255 in a uint8), the all-ones mask (policy, NETMAP).
+	hostMaskNonContiguous nonContiguous = true
+)
+
+// parseHostMask is XTTYPE_HOSTMASK in the 16-byte union nf_inet_addr
+// layout: "addr" gives an all-ones 16-byte mask (even for IPv4:
+// xtopt_parse_host memsets the whole union), "addr/len" or "addr/mask"
+// the prefix mask computed over the union by xtopt_parse_plenmask (so an
+// IPv4 /24 is ff ff ff 00 and twelve zero bytes). The address is stored
+// as written, not masked.
+func parseHostMask(s string, fam Family, nc nonContiguous) (addr, mask [16]byte, err error) {
+	a, _, plen, err := parseNetwork(s, fam, formOption)
+	if err != nil {
+		return addr, mask, err
+	}
+	copy(addr[:], a.AsSlice())
+	if !strings.Contains(s, "/") || (plen < 0 && nc == hostMaskNonContiguous) {
+		for i := range mask {
+			mask[i] = 0xff
+		}
+		return addr, mask, nil
+	}
+	if plen < 0 {
+		_, m, _ := strings.Cut(s, "/")
+		return addr, mask, errNonContiguous(m)
+	}
+	return addr, prefixMask16(plen), nil
+}
+
+// errNonContiguous is the one wording of a refused non-contiguous mask.
+func errNonContiguous(mask string) error {
+	return fmt.Errorf("network mask %q is not contiguous", mask)
+}
+
+// parsePrefixLen is XTTYPE_PLEN: a prefix length, or a netmask written
+// as an address. iptables turns a non-contiguous netmask into a nonsense
+// length (255); it is refused here.
+func parsePrefixLen(s string, fam Family) (int, error) {
+	_, plen, err := parseMask(s, fam, formOption)
+	if err == nil && plen < 0 {
+		err = errNonContiguous(s)
+	}
+	return plen, err
+}
+
+// parseHostBytes is parseHost (formOption) into the union nf_inet_addr
+// layout: an IPv4 address fills the first four bytes, the rest zero.
+func parseHostBytes(s string, fam Family) ([16]byte, error) {
+	var out [16]byte
+	a, err := parseHost(s, fam, formOption)
+	copy(out[:], a.AsSlice())
+	return out, err
+}
+
+// prefixMask16 is xtopt_parse_plenmask's result: the mask of a prefix
+// length in the 16-byte union, computed the same way for both families.
+func prefixMask16(n int) [16]byte {
 	var m [16]byte
 	for i := 0; i < n && i < 128; i++ {
 		m[i/8] |= 0x80 >> (i % 8)
@@ -82,86 +226,19 @@ func sfPrefixMask16(n int) [16]byte {
 	return m
 }
 
-// sfParseHostMask is XTTYPE_HOSTMASK: "addr" gives an all-ones 16-byte mask
-// (even for IPv4: xtopt_parse_host memsets the whole union), "addr/len"
-// or "addr/netmask" a prefix mask. The address is stored as written, not
-// masked.
-func sfParseHostMask(s string, fam Family) (addr, mask [16]byte, err error) {
-	a, m, hasMask := strings.Cut(s, "/")
-	if addr, err = sfParseHost(a, fam); err != nil {
-		return addr, mask, err
-	}
-	if !hasMask {
-		for i := range mask {
-			mask[i] = 0xff
-		}
-		return addr, mask, nil
-	}
-	n, err := sfParsePrefixLen(m, fam)
-	if err != nil {
-		return addr, mask, err
-	}
-	return addr, sfPrefixMask16(n), nil
-}
-
-// sfFormatHostMask prints an nf_inet_addr and its mask as
+// formatHostMask prints an nf_inet_addr and its mask as
 // xtables_ip[6]addr_to_numeric plus xtables_ip[6]mask_to_numeric do.
-func sfFormatHostMask(fam Family, addr, mask []byte) string {
+func formatHostMask(fam Family, addr, mask []byte) string {
 	if fam == IPv6 {
 		return FormatNet(Addr16(addr), Addr16(mask))
 	}
 	return FormatNet(Addr4(addr), Addr4(mask))
 }
 
-// sfFormatHost prints an nf_inet_addr without a mask.
-func sfFormatHost(fam Family, addr []byte) string {
+// formatHost prints an nf_inet_addr without a mask.
+func formatHost(fam Family, addr []byte) string {
 	if fam == IPv6 {
-		return Addr16(addr).String()
+		return FormatAddr(Addr16(addr))
 	}
 	return Addr4(addr).String()
-}
-
-// t2ParseHost parses a numeric address of the family, as getaddrinfo
-// with the family's hints accepts it for XTTYPE_HOST (names are not
-// resolved: hostwall never does DNS).
-func t2ParseHost(s string, fam Family) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("invalid address %q (only numeric addresses are accepted)", s)
-	}
-	if fam == IPv6 {
-		if a.Is4() {
-			return netip.Addr{}, fmt.Errorf("%q is not an IPv6 address", s)
-		}
-	} else if !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
-	}
-	return a, nil
-}
-
-// basicNumericAddr parses one numeric address of the rule's family, as
-// xtables_numeric_to_ipaddr / xtables_numeric_to_ip6addr do (without the
-// "10.1" shorthand for 10.1.0.0, which iptables-save never prints).
-func basicNumericAddr(s string, fam Family) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return a, fmt.Errorf("invalid address %q", s)
-	}
-	if fam == IPv6 {
-		if !a.Is6() {
-			return a, fmt.Errorf("%q is not an IPv6 address", s)
-		}
-	} else if !a.Is4() {
-		return a, fmt.Errorf("%q is not an IPv4 address", s)
-	}
-	return a, nil
-}
-
-// pgParseIP6 is inet_pton(AF_INET6): an IPv6 address, no zone, no IPv4.
-func pgParseIP6(s string) ([16]byte, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is6() || a.Zone() != "" {
-		return [16]byte{}, fmt.Errorf("bad address: %s", s)
-	}
-	return a.As16(), nil
 }

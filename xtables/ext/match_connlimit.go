@@ -75,11 +75,11 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 				flags |= connlimitInvert
 			}
 		case "connlimit-mask":
-			n, err := sfParsePrefixLen(o.Arg(), in.Family)
+			n, err := parsePrefixLen(o.Arg(), in.Family)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			m := sfPrefixMask16(n)
+			m := prefixMask16(n)
 			copy(data[0:16], m[:])
 		case "connlimit-saddr", "connlimit-daddr":
 			if in.Revision < 1 {

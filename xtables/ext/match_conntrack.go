@@ -173,7 +173,7 @@ func parseCtNames(arg string, names []ctName, what string) (uint16, error) {
 	for _, item := range strings.Split(arg, ",") {
 		found := false
 		for _, n := range names {
-			if sfPrefixFold(item, n.name) {
+			if isAbbrevFold(item, n.name) {
 				mask |= n.bit
 				found = true
 				break
@@ -246,7 +246,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				if a.name != o.Name {
 					continue
 				}
-				addr, mask, err := sfParseHostMask(o.Arg(), in.Family)
+				addr, mask, err := parseHostMask(o.Arg(), in.Family, refuseNonContiguous)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}
@@ -445,7 +445,7 @@ func saveConntrack(b *strings.Builder, r RuleInfo, data []byte) error {
 	}
 	for i, a := range ctAddrOpts {
 		if ct.MatchFlags&a.flag != 0 {
-			fmt.Fprintf(b, "%s --%s %s", inv(a.flag), a.name, sfFormatHostMask(r.Family, ct.Addr[i][:], ct.Mask[i][:]))
+			fmt.Fprintf(b, "%s --%s %s", inv(a.flag), a.name, formatHostMask(r.Family, ct.Addr[i][:], ct.Mask[i][:]))
 		}
 	}
 	for i, p := range ctPortOpts {

@@ -226,7 +226,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("hashlimit revision %d is not supported", rev)
 	}
-	bitsMax := uint8(sfFamilyBits(in.Family))
+	bitsMax := uint8(familyBits(in.Family))
 	cfg := hlCfg{burst: hlBurstDef, gcInterval: hlGCDef, srcmask: bitsMax, dstmask: bitsMax}
 	var name string
 	var mult uint64
@@ -288,7 +288,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 			}
 		case "hashlimit-srcmask", "hashlimit-dstmask":
 			var n int
-			n, err = sfParsePrefixLen(o.Arg(), in.Family)
+			n, err = parsePrefixLen(o.Arg(), in.Family)
 			if o.Name == "hashlimit-srcmask" {
 				cfg.srcmask = uint8(n)
 			} else {
@@ -501,7 +501,7 @@ func saveHashlimit(b *strings.Builder, r RuleInfo, data []byte, rev uint8) error
 	if cfg.expire != quantum {
 		fmt.Fprintf(b, " --hashlimit-htable-expire %d", cfg.expire)
 	}
-	dmask := uint8(sfFamilyBits(r.Family))
+	dmask := uint8(familyBits(r.Family))
 	if cfg.srcmask != dmask {
 		fmt.Fprintf(b, " --hashlimit-srcmask %d", cfg.srcmask)
 	}

@@ -158,13 +158,13 @@ func TestPgRange(t *testing.T) {
 	}
 }
 
-func TestPgFormatIP6(t *testing.T) {
+func TestFormatAddrIPv6(t *testing.T) {
 	for in, want := range map[string]string{
 		"::1": "::1", "::": "::", "::1.2.3.4": "::1.2.3.4", "::ffff:1.2.3.4": "::ffff:1.2.3.4",
 		"::0.0.1.2": "::102", "2001:db8::1": "2001:db8::1", "1:0:0:2:0:0:3:4": "1::2:0:0:3:4",
 		"::ffff:0:1.2.3.4": "::ffff:0:102:304", "0:0:0:0:0:1:0:0": "::1:0:0", "::1:0:0:1": "::1:0:0:1",
 	} {
-		a, err := pgParseIP6(in)
+		a, err := parseHostBytes(in, IPv6)
 		if err != nil {
 			t.Fatalf("%s: %v", in, err)
 		}

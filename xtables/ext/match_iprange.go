@@ -57,7 +57,10 @@ func parseIPRange(in *ParseInput, fam Family) ([]byte, error) {
 			to = from
 		}
 		for i, s := range []string{from, to} {
-			a, err := basicNumericAddr(s, fam)
+			// iptables reads these with xtables_numeric_to_ipaddr,
+			// which takes the header's short forms ("10.1") too;
+			// hostwall has always taken only the full form here.
+			a, err := parseHost(s, fam, formOption)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -1,9 +1,7 @@
 package ext
 
 import (
-	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"strings"
 )
 
@@ -129,7 +127,7 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 			}
 			NE.PutUint32(e[off:], uint32(v))
 		case "tunnel-src", "tunnel-dst":
-			addr, mask, err := policyHostMask(o.Arg(), fam)
+			addr, mask, err := parseHostMask(o.Arg(), fam, hostMaskNonContiguous)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -205,82 +203,6 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 	return data, nil
 }
 
-// policyHostMask is XTTYPE_HOSTMASK (xtopt_parse_hostmask) for numeric
-// addresses: the address is stored unmasked. Without "/" the mask is all
-// 16 bytes 0xff; with a prefix it is built over the 16-byte union (so
-// IPv4 /32 leaves bytes 4-15 zero); a dotted mask counts by its prefix
-// length, and a non-contiguous one turns into all 0xff, as in iptables.
-func policyHostMask(s string, fam Family) (addr, mask [16]byte, err error) {
-	a, m, hasMask := strings.Cut(s, "/")
-	ip, perr := netip.ParseAddr(a)
-	bits := 32
-	if fam == IPv6 {
-		bits = 128
-	}
-	if perr != nil || ip.Zone() != "" || (fam == IPv4) != ip.Is4() {
-		return addr, mask, fmt.Errorf("invalid %s address %q", fam, a)
-	}
-	copy(addr[:], ip.AsSlice())
-	plen := -1 // all ones
-	if hasMask {
-		if v, perr := ParseUint(m, 0, uint64(bits)); perr == nil {
-			plen = int(v)
-		} else {
-			mk, merr := netip.ParseAddr(m)
-			if merr != nil || mk.BitLen() != bits || mk.Zone() != "" {
-				return addr, mask, fmt.Errorf("%q is neither a valid network mask nor a valid prefix length (0-%d)", m, bits)
-			}
-			plen = MaskBits(mk)
-		}
-	}
-	if plen < 0 {
-		for i := range mask {
-			mask[i] = 0xff
-		}
-		return addr, mask, nil
-	}
-	// xtopt_parse_plenmask: words below the prefix's word are all ones,
-	// the prefix's word is shifted, later words are zero.
-	for w := 0; w < 4; w++ {
-		var v uint32
-		switch {
-		case plen == 0 || plen <= 32*w:
-			v = 0
-		case plen >= 32*(w+1):
-			v = 0xffffffff
-		default:
-			v = 0xffffffff << (32*(w+1) - plen)
-		}
-		binary.BigEndian.PutUint32(mask[4*w:], v)
-	}
-	return addr, mask, nil
-}
-
-// policyFormatNet prints an address and mask as xtables_ip{,6}addr_to_numeric
-// plus xtables_ip{,6}mask_to_numeric do.
-func policyFormatNet(fam Family, addr, mask []byte) string {
-	if fam == IPv4 {
-		m := Addr4(mask)
-		switch n := MaskBits(m); n {
-		case 32:
-			return Addr4(addr).String()
-		case -1:
-			return Addr4(addr).String() + "/" + m.String()
-		default:
-			return fmt.Sprintf("%s/%d", Addr4(addr), n)
-		}
-	}
-	a := FormatAddr(netip.AddrFrom16([16]byte(addr[:16])))
-	switch n := MaskBits(Addr16(mask)); n {
-	case 128:
-		return a
-	case -1:
-		return a + "/" + FormatAddr(netip.AddrFrom16([16]byte(mask[:16])))
-	default:
-		return fmt.Sprintf("%s/%d", a, n)
-	}
-}
-
 func savePolicy(b *strings.Builder, fam Family, data []byte) error {
 	flags := NE.Uint16(data[policyOffFlags:])
 	length := int(NE.Uint16(data[policyOffFlags+2:]))
@@ -335,10 +257,10 @@ func savePolicy(b *strings.Builder, fam Family, data []byte) error {
 			}
 		}
 		if has("tunnel-dst") {
-			b.WriteString(" --tunnel-dst " + policyFormatNet(fam, e[32:48], e[48:64]))
+			b.WriteString(" --tunnel-dst " + formatHostMask(fam, e[32:48], e[48:64]))
 		}
 		if has("tunnel-src") {
-			b.WriteString(" --tunnel-src " + policyFormatNet(fam, e[0:16], e[16:32]))
+			b.WriteString(" --tunnel-src " + formatHostMask(fam, e[0:16], e[16:32]))
 		}
 		if i+1 < length {
 			b.WriteString(" --next")

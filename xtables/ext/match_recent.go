@@ -134,7 +134,7 @@ func parseRecent(in *ParseInput) ([]byte, error) {
 		case "rdest":
 			data[210] = 1
 		case "mask":
-			m, err := sfParseHost(o.Arg(), in.Family)
+			m, err := parseHostBytes(o.Arg(), in.Family)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -185,7 +185,7 @@ func saveRecent(b *strings.Builder, r RuleInfo, data []byte) error {
 	// The name is printed raw, unquoted.
 	b.WriteString(" --name " + CString(data[10:10+recentNameLen]))
 	if len(data) >= recentSizeV1 {
-		b.WriteString(" --mask " + sfFormatHost(r.Family, data[212:228]))
+		b.WriteString(" --mask " + formatHost(r.Family, data[212:228]))
 	}
 	switch data[210] {
 	case 0:

@@ -80,7 +80,7 @@ func parseSRH(in *ParseInput) ([]byte, error) {
 			s.InvFlags |= 1 << bit
 		}
 		if bit >= 11 { // psid, nsid, lsid: XTTYPE_HOSTMASK
-			addr, mask, err := sfParseHostMask(o.Arg(), IPv6)
+			addr, mask, err := parseHostMask(o.Arg(), IPv6, refuseNonContiguous)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

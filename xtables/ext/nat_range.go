@@ -159,33 +159,18 @@ func (r *NATRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
 	}
 	r.Flags |= natMapIPs
 	minText, maxText, isRange := strings.Cut(start, "-")
-	lo, err := natAddr(minText, fam)
+	lo, err := parseHostBytes(minText, fam)
 	if err != nil {
 		return err
 	}
 	hi := lo
 	if isRange {
-		if hi, err = natAddr(maxText, fam); err != nil {
+		if hi, err = parseHostBytes(maxText, fam); err != nil {
 			return err
 		}
 	}
-	r.MinAddr, r.MaxAddr = natAddrBytes(lo), natAddrBytes(hi)
+	r.MinAddr, r.MaxAddr = lo, hi
 	return nil
-}
-
-// natAddr is inet_pton for the family: strictly numeric, no zone.
-func natAddr(s string, fam Family) (netip.Addr, error) {
-	a, err := t2ParseHost(s, fam)
-	if err != nil {
-		return a, fmt.Errorf("bad IP address %q", s)
-	}
-	return a, nil
-}
-
-// natAddrBytes places an address in a union nf_inet_addr.
-func natAddrBytes(a netip.Addr) (u [16]byte) {
-	copy(u[:], a.AsSlice())
-	return u
 }
 
 // natParseOpts builds the range from the options every NAT target

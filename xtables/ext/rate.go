@@ -50,7 +50,7 @@ func sfRateUnit(rate string) (mult uint64, ok bool) {
 		name string
 		mult uint64
 	}{{"second", 1}, {"minute", 60}, {"hour", 3600}, {"day", 86400}} {
-		if sfPrefixFold(unit, u.name) {
+		if isAbbrevFold(unit, u.name) {
 			return u.mult, true
 		}
 	}

@@ -152,14 +152,14 @@ func parseHMark(in *ParseInput) ([]byte, error) {
 				return nil, in.Errorf(o, "bad type %q", arg)
 			}
 		case "hmark-src-prefix", "hmark-dst-prefix":
-			n, err := sfParsePrefixLen(o.Arg(), in.Family)
+			n, err := parsePrefixLen(o.Arg(), in.Family)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
 			if o.Name == "hmark-src-prefix" {
-				h.SrcMask, h.Flags = sfPrefixMask16(n), h.Flags|hmarkSaddrMask
+				h.SrcMask, h.Flags = prefixMask16(n), h.Flags|hmarkSaddrMask
 			} else {
-				h.DstMask, h.Flags = sfPrefixMask16(n), h.Flags|hmarkDaddrMask
+				h.DstMask, h.Flags = prefixMask16(n), h.Flags|hmarkDaddrMask
 			}
 		case "hmark-sport-mask", "hmark-dport-mask", "hmark-sport", "hmark-dport":
 			v, err := uintOpt(0xffff)

@@ -46,18 +46,16 @@ func parseNETMAPTarget(in *ParseInput, fam Family) ([]byte, error) {
 		if err := opts.once(o); err != nil {
 			return nil, err
 		}
-		addr, mask, err := netmapHostMask(o.Arg(), fam)
+		// A mask that is not a prefix ends up as the host mask, as
+		// xtopt_parse_plenmask leaves it.
+		addr, mask, err := parseHostMask(o.Arg(), fam, hostMaskNonContiguous)
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}
-		lo, m := addr.AsSlice(), mask.AsSlice()
-		hi := make([]byte, len(lo))
-		for i := range lo {
-			lo[i] &= m[i]
-			hi[i] = lo[i] | ^m[i]
+		for i := 0; i < familyBits(fam)/8; i++ {
+			r.MinAddr[i] = addr[i] & mask[i]
+			r.MaxAddr[i] = r.MinAddr[i] | ^mask[i]
 		}
-		copy(r.MinAddr[:], lo)
-		copy(r.MaxAddr[:], hi)
 	}
 	if !opts.has("to") {
 		return nil, in.Failf("option \"--to\" must be specified")
@@ -66,33 +64,6 @@ func parseNETMAPTarget(in *ParseInput, fam Family) ([]byte, error) {
 		return r.encodeRange(false), nil
 	}
 	return r.encodeMRC(), nil
-}
-
-// netmapHostMask parses XTTYPE_HOSTMASK: "addr", "addr/len" or
-// "addr/mask". Like xtopt_parse_plenmask, a mask that is not a prefix
-// (its CIDR length is -1, stored as 255) ends up as the host mask.
-func netmapHostMask(s string, fam Family) (addr, mask netip.Addr, err error) {
-	bits := 32
-	if fam == IPv6 {
-		bits = 128
-	}
-	host, m, hasMask := strings.Cut(s, "/")
-	if addr, err = t2ParseHost(host, fam); err != nil {
-		return addr, mask, err
-	}
-	prefix := bits
-	if hasMask {
-		if n, err := ParseUint(m, 0, uint64(bits)); err == nil {
-			prefix = int(n)
-		} else if mk, merr := t2ParseHost(m, fam); merr == nil {
-			if n := MaskBits(mk); n >= 0 {
-				prefix = n
-			}
-		} else {
-			return addr, mask, fmt.Errorf("bad mask %q, neither a valid network mask nor valid CIDR (0-%d)", m, bits)
-		}
-	}
-	return addr, PrefixMask(prefix, bits), nil
 }
 
 func saveNETMAPTarget(b *strings.Builder, fam Family, data []byte) error {

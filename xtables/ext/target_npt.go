@@ -28,13 +28,13 @@ func init() {
 						return nil, err
 					}
 					a, p, hasLen := strings.Cut(o.Arg(), "/")
-					addr, err := sfParseHost(a, IPv6)
+					addr, err := parseHostBytes(a, IPv6)
 					if err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}
 					n := 128
 					if hasLen {
-						if n, err = sfParsePrefixLen(p, IPv6); err != nil {
+						if n, err = parsePrefixLen(p, IPv6); err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}
 					}

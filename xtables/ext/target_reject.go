@@ -124,7 +124,7 @@ func parseReject(in *ParseInput, types []rejectType, with, rst uint32) ([]byte, 
 			if t.name == "" || arg == "" {
 				continue
 			}
-			if t1HasPrefixFold(t.name, arg) || t1HasPrefixFold(t.alias, arg) {
+			if isAbbrevFold(arg, t.name) || isAbbrevFold(arg, t.alias) {
 				with, found = uint32(i), true
 				break
 			}

@@ -23,7 +23,7 @@ func init() {
 					}
 					switch o.Name {
 					case "gateway":
-						gw, err := sfParseHost(o.Arg(), fam)
+						gw, err := parseHostBytes(o.Arg(), fam)
 						if err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}
@@ -40,7 +40,7 @@ func init() {
 				return data, nil
 			},
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-				b.WriteString(" --gateway " + sfFormatHost(fam, data[:16]))
+				b.WriteString(" --gateway " + formatHost(fam, data[:16]))
 				if oif := CString(data[16:32]); oif != "" {
 					b.WriteString(" --oif " + oif)
 				}

@@ -77,7 +77,7 @@ func parseTPROXYTarget(in *ParseInput, size, addrLen, portOff int, fam Family) (
 			}
 			binary.BigEndian.PutUint16(data[portOff:], p)
 		case "on-ip":
-			a, err := t2ParseHost(o.Arg(), fam)
+			a, err := parseHost(o.Arg(), fam, formOption)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

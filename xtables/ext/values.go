@@ -225,45 +225,6 @@ func ParseMarkMask(s string) (value, mask uint32, err error) {
 	return uint32(vv), mask, nil
 }
 
-// ParseNet parses "addr[/prefix-or-mask]" for a family; no mask means a
-// host address. Only numeric addresses are accepted: hostwall does not
-// resolve names, so a rules file means the same thing on every boot.
-func ParseNet(s string, fam Family) (addr, mask netip.Addr, err error) {
-	a, m, hasMask := strings.Cut(s, "/")
-	addr, err = netip.ParseAddr(a)
-	if err != nil || addr.Zone() != "" {
-		return addr, mask, fmt.Errorf("invalid address %q", a)
-	}
-	bits := 32
-	if fam == IPv6 {
-		bits = 128
-		if addr.Is4() {
-			return addr, mask, fmt.Errorf("%q is not an IPv6 address", a)
-		}
-	} else if !addr.Is4() {
-		return addr, mask, fmt.Errorf("%q is not an IPv4 address", a)
-	}
-	prefix := bits
-	if hasMask {
-		if n, perr := strconv.Atoi(m); perr == nil && m != "" && m[0] != '+' && m[0] != '-' {
-			if n < 0 || n > bits {
-				return addr, mask, fmt.Errorf("invalid prefix length /%s (0-%d)", m, bits)
-			}
-			prefix = n
-		} else {
-			mk, merr := netip.ParseAddr(m)
-			if merr != nil || mk.BitLen() != bits {
-				return addr, mask, fmt.Errorf("invalid mask %q", m)
-			}
-			mask = mk
-		}
-	}
-	if !mask.IsValid() {
-		mask = PrefixMask(prefix, bits)
-	}
-	return AndMask(addr, mask), mask, nil
-}
-
 // PrefixMask returns the netmask of a prefix length.
 func PrefixMask(prefix, bits int) netip.Addr {
 	var b [16]byte
