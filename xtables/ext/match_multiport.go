@@ -129,8 +129,18 @@ func parseMultiport(in *ParseInput) ([]byte, error) {
 		return nil, in.Failf("multiport needs one of --sports, --dports or --ports")
 	}
 	// The three options exclude each other and themselves: one only.
-	if len(in.Options) > 1 {
-		return nil, in.Errorf(in.Options[1], "only one of --sports, --dports or --ports is allowed")
+	seen := newOptionSet(in)
+	for _, o := range in.Options {
+		key := map[string]string{"source-ports": "sports", "destination-ports": "dports"}[o.Name]
+		if key == "" {
+			key = o.Name
+		}
+		if err := seen.onceAs(o, key); err != nil {
+			return nil, err
+		}
+		if err := seen.exclusive("sports", "dports", "ports"); err != nil {
+			return nil, err
+		}
 	}
 	o := in.Options[0]
 	proto, err := multiportProto(in.RuleInfo)

@@ -86,15 +86,13 @@ func parseSet(in *ParseInput) ([]byte, error) {
 	size := map[uint8]int{0: 32, 1: 8, 2: 8, 3: 48, 4: 48}[rev]
 	data := make([]byte, size)
 	var flags uint32 // revision 3 and 4 flags word
-	var haveSet bool
-	var counters [2]uint8
+	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		switch o.Name {
 		case "match-set", "set":
-			if haveSet {
-				return nil, in.Errorf(o, "--match-set can be specified only once")
+			if err := seen.onceAs(o, "match-set"); err != nil {
+				return nil, err
 			}
-			haveSet = true
 			name, dirs := o.Args[0], o.Args[1]
 			if strings.HasPrefix(dirs, "-") {
 				return nil, in.Errorf(o, "--match-set requires two args: a set name and src/dst flags")
@@ -130,8 +128,8 @@ func parseSet(in *ParseInput) ([]byte, error) {
 			if what == "bytes" {
 				i = 1
 			}
-			if counters[i] != setCounterNone {
-				return nil, in.Errorf(o, "only one of the --%s-[eq|lt|gt] is allowed", what)
+			if err := seen.onceExcluding(o, what+"-eq", what+"-lt", what+"-gt"); err != nil {
+				return nil, err
 			}
 			v, rest, ok := Strtoul(o.Arg())
 			if !ok || rest != "" {
@@ -141,13 +139,12 @@ func parseSet(in *ParseInput) ([]byte, error) {
 			if op == setCounterEq && o.Invert {
 				op = setCounterNe
 			}
-			counters[i] = op
 			opOff, valOff := setCounterAt(rev, i)
 			data[opOff] = op
 			NE.PutUint64(data[valOff:], v)
 		}
 	}
-	if !haveSet {
+	if !seen.has("match-set") {
 		return nil, in.Failf("you must specify --match-set with proper arguments")
 	}
 	if rev >= 3 {

@@ -31,15 +31,18 @@ func hopMatch(name string, fam Family) *Extension {
 		},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, 8)
-			var first *OptionValue
-			for i, o := range in.Options {
-				if first != nil {
-					if strings.TrimSuffix(first.Name, "-eq") == strings.TrimSuffix(o.Name, "-eq") {
-						return nil, in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
-					}
-					return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, first.Name)
+			seen := newOptionSet(in)
+			for _, o := range in.Options {
+				key := o.Name
+				if key == name { // the alias of --NAME-eq
+					key = name + "-eq"
 				}
-				first = &in.Options[i]
+				if err := seen.onceAs(o, key); err != nil {
+					return nil, err
+				}
+				if err := seen.exclusive(name+"-eq", name+"-lt", name+"-gt"); err != nil {
+					return nil, err
+				}
 				v, err := ParseUint(o.Arg(), 0, 255)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
@@ -57,7 +60,7 @@ func hopMatch(name string, fam Family) *Extension {
 				}
 				data[1] = uint8(v)
 			}
-			if first == nil {
+			if seen.empty() {
 				return nil, in.Failf("%s: one of --%s-eq, --%s-lt or --%s-gt is required", name, name, name, name)
 			}
 			return data, nil
