@@ -5,12 +5,12 @@ import (
 	"strings"
 )
 
-// t1PutString stores an XTTYPE_STRING argument into a fixed char array as
+// putTruncString stores an XTTYPE_STRING argument into a fixed char array as
 // xtopt_parse_string does: anything beyond the array's size minus the NUL
 // is silently cut off, so that hostwall builds the very bytes iptables
 // does. A NUL inside the argument cannot come from a command line and is
 // refused.
-func t1PutString(dst []byte, s string) error {
+func putTruncString(dst []byte, s string) error {
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0 {
 			return fmt.Errorf("contains a NUL byte")
@@ -26,10 +26,10 @@ func t1PutString(dst []byte, s string) error {
 	return nil
 }
 
-// t1CString returns a NUL-terminated char array's string, failing when
+// cStringField returns a NUL-terminated char array's string, failing when
 // the array holds no NUL: the kernel refuses such a payload, and printing
 // it would mean guessing where it ends.
-func t1CString(b []byte, what string) (string, error) {
+func cStringField(b []byte, what string) (string, error) {
 	for i, c := range b {
 		if c == 0 {
 			return string(b[:i]), nil

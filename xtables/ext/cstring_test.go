@@ -6,15 +6,15 @@ import (
 	"testing"
 )
 
-// t1Pad right-pads a hex payload with zero bytes to n bytes, for the long
+// padHex right-pads a hex payload with zero bytes to n bytes, for the long
 // mostly-empty payloads of LOG, NFLOG and CT.
-func t1Pad(hex string, n int) string {
+func padHex(hex string, n int) string {
 	hex = strings.ReplaceAll(hex, " ", "")
 	return hex + strings.Repeat("00", n-len(hex)/2)
 }
 
-// t1SaveErrors requires Save to refuse each payload (hex, as in extCase).
-func t1SaveErrors(t *testing.T, kind Kind, name string, rev uint8, fam Family, payloads ...string) {
+// checkSaveRefused requires Save to refuse each payload (hex, as in extCase).
+func checkSaveRefused(t *testing.T, kind Kind, name string, rev uint8, fam Family, payloads ...string) {
 	t.Helper()
 	e := Lookup(kind, name, rev, fam)
 	if e == nil {
@@ -31,13 +31,4 @@ func t1SaveErrors(t *testing.T, kind Kind, name string, rev uint8, fam Family, p
 	}
 }
 
-func t1HexString(b []byte) string { return hex.EncodeToString(b) }
-
-func t1MustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
-}
+func hexString(b []byte) string { return hex.EncodeToString(b) }

@@ -13,11 +13,11 @@ type icmpName struct {
 	codeMin, codeMax uint8
 }
 
-// basicParseICMP parses an --icmp-type / --icmpv6-type argument as
+// parseICMPType parses an --icmp-type / --icmpv6-type argument as
 // __ipt_parse_icmp does: a case-insensitive prefix of exactly one name
 // (a prefix of several is ambiguous), or "type[/code[:code]]" with the
 // numbers in C notation. A type range "a:b" is refused unless a == b.
-func basicParseICMP(names []icmpName, what, s string) (typ, codeMin, codeMax uint8, err error) {
+func parseICMPType(names []icmpName, what, s string) (typ, codeMin, codeMax uint8, err error) {
 	match := -1
 	for i, n := range names {
 		if len(s) > len(n.name) || !strings.EqualFold(n.name[:len(s)], s) {

@@ -30,7 +30,7 @@ func TestAddrtype(t *testing.T) {
 	}
 	e := Lookup(Match, "addrtype", 1, IPv4)
 	for _, hx := range []string{"0010000000000000", "0400000010000000"} {
-		if _, _, err := SaveText(e, RuleInfo{Family: IPv4}, basicMustHex(t, hx)); err == nil {
+		if _, _, err := SaveText(e, RuleInfo{Family: IPv4}, mustHex(t, hx)); err == nil {
 			t.Errorf("addrtype save %s: want an error", hx)
 		}
 	}

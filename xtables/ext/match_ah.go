@@ -39,7 +39,7 @@ func init() {
 			if data[8]&^ahInvSpi != 0 {
 				return fmt.Errorf("ah: unknown invflags 0x%02x", data[8])
 			}
-			pgSaveRange(b, "ahspi", NE.Uint32(data[0:]), NE.Uint32(data[4:]), data[8] != 0)
+			saveUint32Range(b, "ahspi", NE.Uint32(data[0:]), NE.Uint32(data[4:]), data[8] != 0)
 			return nil
 		},
 	})
@@ -59,7 +59,7 @@ func init() {
 			if inv&^(ahInvSpi|ahInvLen) != 0 {
 				return fmt.Errorf("ah: unknown invflags 0x%02x", inv)
 			}
-			pgSaveRange(b, "ahspi", NE.Uint32(data[0:]), NE.Uint32(data[4:]), inv&ahInvSpi != 0)
+			saveUint32Range(b, "ahspi", NE.Uint32(data[0:]), NE.Uint32(data[4:]), inv&ahInvSpi != 0)
 			if l := NE.Uint32(data[8:]); l != 0 || inv&ahInvLen != 0 {
 				fmt.Fprintf(b, "%s --ahlen %d", Invert(inv&ahInvLen != 0), l)
 			}
@@ -74,7 +74,7 @@ func init() {
 // parseAH fills either struct; invOff is where invflags lives.
 func parseAH(in *ParseInput, size, invOff int) ([]byte, error) {
 	data := make([]byte, Align(size))
-	pgPutUint32s(data, 0, 0xffffffff)
+	putUint32s(data, 0, 0xffffffff)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := seen.once(o); err != nil {
@@ -82,11 +82,11 @@ func parseAH(in *ParseInput, size, invOff int) ([]byte, error) {
 		}
 		switch o.Name {
 		case "ahspi":
-			lo, hi, _, err := pgRange(o.Arg(), 0xffffffff)
+			lo, hi, _, err := parseUintRange(o.Arg(), 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			pgPutUint32s(data, uint32(lo), uint32(hi))
+			putUint32s(data, uint32(lo), uint32(hi))
 			if o.Invert {
 				data[invOff] |= ahInvSpi
 			}

@@ -76,7 +76,7 @@ func init() {
 					}
 					switch o.Name {
 					case "path":
-						if err := t1PutString(data[4:4+v.pathLen], o.Arg()); err != nil {
+						if err := putTruncString(data[4:4+v.pathLen], o.Arg()); err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}
 						data[0] = 1
@@ -103,7 +103,7 @@ func init() {
 			},
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
 				if data[0] != 0 {
-					path, err := t1CString(data[4:4+v.pathLen], "cgroup path")
+					path, err := cStringField(data[4:4+v.pathLen], "cgroup path")
 					if err != nil {
 						return err
 					}

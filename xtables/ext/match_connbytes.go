@@ -34,7 +34,7 @@ func init() {
 				}
 				switch o.Name {
 				case "connbytes":
-					from, to, single, err := pgRange(o.Arg(), math.MaxUint64)
+					from, to, single, err := parseUintRange(o.Arg(), math.MaxUint64)
 					if err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}

@@ -186,10 +186,10 @@ func parseCtNames(arg string, names []ctName, what string) (uint16, error) {
 	return mask, nil
 }
 
-// sfUint32Range is XTTYPE_UINT32RC: "n", "n:m", "n:", ":m" or ":";
+// parseUint32Range is XTTYPE_UINT32RC: "n", "n:m", "n:", ":m" or ":";
 // a missing lower bound is 0, a missing upper one 4294967295. iptables
 // does not require n <= m.
-func sfUint32Range(s string) (lo, hi uint32, err error) {
+func parseUint32Range(s string) (lo, hi uint32, err error) {
 	parts := strings.Split(s, ":")
 	if len(parts) > 2 {
 		return 0, 0, fmt.Errorf("too many components in %q (max: 2)", s)
@@ -258,7 +258,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				if p.name != o.Name {
 					continue
 				}
-				lo, hi, err := basicPortRC(in.names(), o.Arg())
+				lo, hi, err := parsePortRC(in.names(), o.Arg())
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}
@@ -276,7 +276,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 			ct.Status |= m
 			flag = ctFlagStatus
 		case "ctexpire":
-			lo, hi, err := sfUint32Range(o.Arg())
+			lo, hi, err := parseUint32Range(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// sfZ is n zero bytes in hex, to keep the long stateful payloads readable.
-func sfZ(n int) string { return strings.Repeat("00", n) }
+// zeroHex is n zero bytes in hex, to keep the long stateful payloads readable.
+func zeroHex(n int) string { return strings.Repeat("00", n) }
 
 // ctTail builds a conntrack rev 3 payload whose addresses are all zero:
 // tail is bytes 128..167 (expires, l4proto, ports, flags, masks, highs).
-func ctTail(tail string) string { return sfZ(128) + tail }
+func ctTail(tail string) string { return zeroHex(128) + tail }
 
 func TestConntrackRev3(t *testing.T) {
 	// Every row was restored with iptables-legacy-restore 1.8.9 and read
@@ -23,10 +23,10 @@ func TestConntrackRev3(t *testing.T) {
 			hex: ctTail("00000000000000000600000000000000000003000100080000000000000000000000000000000000")},
 		{in: "! --ctproto 17 --ctorigsrc 10.1.2.3/8 ! --ctorigdst 192.168.0.0/255.255.0.0",
 			save: "! --ctproto 17 --ctorigsrc 10.1.2.3/8 ! --ctorigdst 192.168.0.0/16",
-			hex: "0a010203" + sfZ(12) + "ff000000" + sfZ(12) + "c0a80000" + sfZ(12) + "ffff0000" + sfZ(12) + sfZ(64) +
+			hex: "0a010203" + zeroHex(12) + "ff000000" + zeroHex(12) + "c0a80000" + zeroHex(12) + "ffff0000" + zeroHex(12) + zeroHex(64) +
 				"0000000000000000110000000000000000000e000a00000000000000000000000000000000000000"},
 		{in: "--ctreplsrc 10.0.0.1/32 --ctrepldst 0.0.0.0/0", save: "--ctreplsrc 10.0.0.1 --ctrepldst 0.0.0.0/0",
-			hex: sfZ(64) + "0a000001" + sfZ(12) + "ffffffff" + sfZ(12) + sfZ(32) +
+			hex: zeroHex(64) + "0a000001" + zeroHex(12) + "ffffffff" + zeroHex(12) + zeroHex(32) +
 				"00000000000000000000000000000000000030000000000000000000000000000000000000000000"},
 		{in: "--ctorigsrcport 80:22 ! --ctorigdstport ssh --ctreplsrcport 1024: --ctrepldstport :99",
 			save: "--ctorigsrcport 80:22 ! --ctorigdstport 22 --ctreplsrcport 1024:65535 --ctrepldstport 0:99",
@@ -45,14 +45,14 @@ func TestConntrackRev3(t *testing.T) {
 		{in: "--ctproto 0", hex: ctTail("00000000000000000000000000000000000002000000000000000000000000000000000000000000")},
 		// IPv6: a host address without a mask gets a full 16-byte mask.
 		{family: IPv6, in: "--ctstate DNAT --ctorigsrc 2001:db8::1 ! --ctorigdst 2001:db8::/32",
-			hex: "20010db8000000000000000000000001" + strings.Repeat("ff", 16) + "20010db8" + sfZ(12) + "ffffffff" + sfZ(12) + sfZ(64) +
+			hex: "20010db8000000000000000000000001" + strings.Repeat("ff", 16) + "20010db8" + zeroHex(12) + "ffffffff" + zeroHex(12) + zeroHex(64) +
 				"0000000000000000000000000000000000000d000800800000000000000000000000000000000000"},
 		{family: IPv6, in: "--ctreplsrc fe80::1:2/64 --ctrepldst ::/0 --ctproto ipv6-icmp",
 			save: "--ctproto 58 --ctreplsrc fe80::1:2/64 --ctrepldst ::/0",
-			hex: sfZ(64) + "fe800000000000000000000000010002" + "ffffffffffffffff" + sfZ(8) + sfZ(32) +
+			hex: zeroHex(64) + "fe800000000000000000000000010002" + "ffffffffffffffff" + zeroHex(8) + zeroHex(32) +
 				"00000000000000003a00000000000000000032000000000000000000000000000000000000000000"},
 		{family: IPv6, in: "--ctrepldst 2001:db8::1/128", save: "--ctrepldst 2001:db8::1",
-			hex: sfZ(96) + "20010db8000000000000000000000001" + strings.Repeat("ff", 16) +
+			hex: zeroHex(96) + "20010db8000000000000000000000001" + strings.Repeat("ff", 16) +
 				"00000000000000000000000000000000000020000000000000000000000000000000000000000000"},
 	})
 	checkExtErrors(t, Match, "conntrack", 3, IPv4, []string{
@@ -88,13 +88,13 @@ func TestConntrackOldRevisions(t *testing.T) {
 	// 1 has 8-bit state and status masks.
 	checkExt(t, Match, "conntrack", 2, []extCase{
 		{in: "--ctstate UNTRACKED --ctorigdstport 22 ! --ctstatus ASSURED",
-			hex: sfZ(128) + "0000000000000000" + "0000" + "0000" + "0016" + "0000" + "0000" + "4102" + "4000" + "0001" + "0400" + "0000" + "00000000"},
+			hex: zeroHex(128) + "0000000000000000" + "0000" + "0000" + "0016" + "0000" + "0000" + "4102" + "4000" + "0001" + "0400" + "0000" + "00000000"},
 		{in: "--ctreplsrcport 443:443", save: "--ctreplsrcport 443",
-			hex: sfZ(128) + "0000000000000000" + "0000" + "0000" + "0000" + "01bb" + "0000" + "0004" + "0000" + "0000" + "0000" + "0000" + "00000000"},
+			hex: zeroHex(128) + "0000000000000000" + "0000" + "0000" + "0000" + "01bb" + "0000" + "0004" + "0000" + "0000" + "0000" + "0000" + "00000000"},
 	})
 	checkExt(t, Match, "conntrack", 1, []extCase{
 		{family: IPv6, in: "--ctstate NEW,SNAT --ctorigsrcport 53",
-			hex: sfZ(128) + "0000000000000000" + "0000" + "0035" + "000000000000" + "0101" + "0000" + "48" + "00"},
+			hex: zeroHex(128) + "0000000000000000" + "0000" + "0035" + "000000000000" + "0101" + "0000" + "48" + "00"},
 	})
 	checkExtErrors(t, Match, "conntrack", 2, IPv4, []string{"--ctorigsrcport 1:2", "--ctorigsrcport 22:"})
 	checkExtErrors(t, Match, "conntrack", 1, IPv4, []string{"--ctstate UNTRACKED", "--ctrepldstport :80"})
@@ -152,7 +152,7 @@ func TestStateAlias(t *testing.T) {
 		ctTail("00000000000000000000000000000000000001200000040100000000000000000000000000000000"),
 		"-m state --state RELATED,UNTRACKED")
 	checkStateAlias(t, IPv4, 1, "--state RELATED",
-		sfZ(128)+"00000000000000000000000000000000000001200000"+"0400",
+		zeroHex(128)+"00000000000000000000000000000000000001200000"+"0400",
 		"-m state --state RELATED")
 	checkExtErrors(t, Match, "state", 0, IPv4, []string{"", "--state", "--state NEW,", "--state SNAT", "--state NEW --state NEW"})
 }

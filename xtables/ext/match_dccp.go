@@ -80,7 +80,7 @@ func parseDCCP(in *ParseInput) ([]byte, error) {
 		}
 		switch bit {
 		case dccpSrcPorts, dccpDstPorts:
-			lo, hi, err := basicPortRC(in.names(), o.Arg())
+			lo, hi, err := parsePortRC(in.names(), o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -5,5 +5,5 @@ package ext
 //	__u32 hdrlen; __u8 flags; __u8 invflags; __u16 opts[16]; __u8 optsnr;
 //
 // The Destination Options header match; it shares struct, parser and
-// printer with hbh (pgRegisterOpts in match_ip6opts.go).
-func init() { pgRegisterOpts("dst") }
+// printer with hbh (registerIP6Opts in match_ip6opts.go).
+func init() { registerIP6Opts("dst") }

@@ -17,17 +17,17 @@ func init() {
 		Options: []Option{{Name: "espspi", Args: 1, Invertible: true}},
 		Parse: func(in *ParseInput) ([]byte, error) {
 			data := make([]byte, Align(espSize))
-			pgPutUint32s(data, 0, 0xffffffff)
+			putUint32s(data, 0, 0xffffffff)
 			seen := newOptionSet(in)
 			for _, o := range in.Options {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				lo, hi, _, err := pgRange(o.Arg(), 0xffffffff)
+				lo, hi, _, err := parseUintRange(o.Arg(), 0xffffffff)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}
-				pgPutUint32s(data, uint32(lo), uint32(hi))
+				putUint32s(data, uint32(lo), uint32(hi))
 				if o.Invert {
 					data[8] |= 0x01
 				}
@@ -38,7 +38,7 @@ func init() {
 			if data[8]&^0x01 != 0 {
 				return fmt.Errorf("esp: unknown invflags 0x%02x", data[8])
 			}
-			pgSaveRange(b, "espspi", NE.Uint32(data[0:]), NE.Uint32(data[4:]), data[8] != 0)
+			saveUint32Range(b, "espspi", NE.Uint32(data[0:]), NE.Uint32(data[4:]), data[8] != 0)
 			return nil
 		},
 	})

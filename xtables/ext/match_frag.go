@@ -47,7 +47,7 @@ func init() {
 
 func parseFrag(in *ParseInput) ([]byte, error) {
 	data := make([]byte, Align(fragSize))
-	pgPutUint32s(data, 0, 0xffffffff)
+	putUint32s(data, 0, 0xffffffff)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := seen.once(o); err != nil {
@@ -55,11 +55,11 @@ func parseFrag(in *ParseInput) ([]byte, error) {
 		}
 		switch o.Name {
 		case "fragid":
-			lo, hi, _, err := pgRange(o.Arg(), 0xffffffff)
+			lo, hi, _, err := parseUintRange(o.Arg(), 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			pgPutUint32s(data, uint32(lo), uint32(hi))
+			putUint32s(data, uint32(lo), uint32(hi))
 			data[12] |= fragIDs
 			if o.Invert {
 				data[13] |= fragInvIDs
@@ -93,7 +93,7 @@ func saveFrag(b *strings.Builder, _ RuleInfo, data []byte) error {
 	if inv&^(fragInvIDs|fragInvLen) != 0 {
 		return fmt.Errorf("frag: unknown invflags 0x%02x", inv)
 	}
-	pgSaveRange(b, "fragid", NE.Uint32(data[0:]), NE.Uint32(data[4:]), inv&fragInvIDs != 0)
+	saveUint32Range(b, "fragid", NE.Uint32(data[0:]), NE.Uint32(data[4:]), inv&fragInvIDs != 0)
 	if flags&fragLen != 0 {
 		fmt.Fprintf(b, "%s --fraglen %d", Invert(inv&fragInvLen != 0), NE.Uint32(data[8:]))
 	}

@@ -5,7 +5,7 @@ import "testing"
 // Rows were checked against iptables-legacy 1.8.9: the save text is what
 // iptables-legacy-save printed and the payload what the kernel returned.
 func TestMatchFrag(t *testing.T) {
-	pgCheck(t, Match, "frag", 0, []pgCase{
+	checkTokens(t, Match, "frag", 0, []tokenCase{
 		{IPv6, 0, []string{"--fragid", "1:42"}, "010000002a0000000000000001000000", " --fragid 1:42"},
 		{IPv6, 0, []string{"--fraglen", "42"}, "00000000ffffffff2a00000002000000", " --fraglen 42"},
 		{IPv6, 0, []string{"--fragres"}, "00000000ffffffff0000000004000000", " --fragres"},
@@ -19,7 +19,7 @@ func TestMatchFrag(t *testing.T) {
 		{IPv6, 0, []string{"!", "--fragid", "0:4294967295"}, "00000000ffffffff0000000001010000", ""},
 		{IPv6, 0, []string{"--fragid", ":7", "--fraglen", "0"}, "00000000070000000000000003000000", " --fragid 0:7 --fraglen 0"},
 	})
-	pgCheckErrors(t, Match, "frag", 0, []pgBad{
+	checkTokenErrors(t, Match, "frag", 0, []badTokens{
 		{IPv6, []string{"--fraglast", "--fragmore"}},
 	})
 }

@@ -99,41 +99,6 @@ func init() {
 	}
 }
 
-// sfStrtoumax reads the number at the start of s as strtoumax(s, &end,
-// 0) does (leading space, optional '+', 0x hex, 0 octal) and returns the
-// rest; iptables refuses a leading '-' itself.
-func sfStrtoumax(s string) (v uint64, rest string, ok bool) {
-	p := strings.TrimLeft(s, " \t\n\v\f\r")
-	if p != "" && p[0] == '-' {
-		return 0, s, false
-	}
-	if p != "" && p[0] == '+' {
-		p = p[1:]
-	}
-	base := uint64(10)
-	switch {
-	case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X") && HexDigit(p[2]) >= 0:
-		base, p = 16, p[2:]
-	case len(p) > 0 && p[0] == '0':
-		base = 8
-	}
-	n := 0
-	for ; n < len(p); n++ {
-		d := HexDigit(p[n])
-		if d < 0 || uint64(d) >= base {
-			break
-		}
-		if v > (^uint64(0)-uint64(d))/base {
-			return 0, s, false // ERANGE
-		}
-		v = v*base + uint64(d)
-	}
-	if n == 0 {
-		return 0, s, false
-	}
-	return v, p[n:], true
-}
-
 // hlFactor is get_factor: a k or m suffix multiplies by 1024 or 1048576.
 func hlFactor(s string) uint64 {
 	if s != "" {
@@ -171,7 +136,7 @@ func parseHlBurst(s string, rev uint8) (uint64, error) {
 	if rev == 1 {
 		max, burstMax = 0xffffffff, hlBurstMaxV1
 	}
-	v, rest, ok := sfStrtoumax(s)
+	v, rest, ok := Strtoul(s)
 	if !ok || v < 1 || v > max || (rest == "" && v > burstMax) {
 		return 0, fmt.Errorf("bad value %q, or out of range (1-%d)", s, burstMax)
 	}
@@ -191,7 +156,7 @@ func parseHlRate(rate string, rev uint8) (avg uint64, bytes bool, mult uint64, e
 		max = 0xffffffff
 	}
 	if i := strings.Index(rate, "b/s"); i > 0 {
-		if r := uint64(sfAtoll(rate)); r != 0 {
+		if r := uint64(cAtoll(rate)); r != 0 {
 			f := hlFactor(rate[i-1:])
 			tmp := r * f
 			if (f != 0 && tmp/f != r) || tmp > max {
@@ -204,8 +169,8 @@ func parseHlRate(rate string, rev uint8) (avg uint64, bytes bool, mult uint64, e
 			return cost, true, hlByteExpire, nil
 		}
 	}
-	mult, ok := sfRateUnit(rate)
-	r := uint64(sfAtoll(rate))
+	mult, ok := rateUnit(rate)
+	r := uint64(cAtoll(rate))
 	if !ok || r == 0 {
 		return 0, false, 0, fmt.Errorf("bad value %q", rate)
 	}
@@ -306,7 +271,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 		case "hashlimit-rate-match":
 			cfg.mode |= hlRateMatch
 		case "hashlimit-rate-interval":
-			r := sfAtoll(o.Arg())
+			r := cAtoll(o.Arg())
 			if r <= 0 || r > 1<<31-1 {
 				err = fmt.Errorf("bad value %q", o.Arg())
 			}
@@ -474,7 +439,7 @@ func saveHashlimit(b *strings.Builder, r RuleInfo, data []byte, rev uint8) error
 		if rev == 1 {
 			scale = hlScaleV1
 		}
-		quantum = uint32(sfFormatRate(b, cfg.avg, scale))
+		quantum = uint32(formatRate(b, cfg.avg, scale))
 		fmt.Fprintf(b, " --hashlimit-burst %d", cfg.burst)
 	}
 	if cfg.mode&(hlHashSIP|hlHashSPT|hlHashDIP|hlHashDPT) != 0 {

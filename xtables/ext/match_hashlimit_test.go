@@ -8,7 +8,7 @@ import (
 // hlHex builds a hashlimit rev 2/3 payload: the name field (256 bytes
 // with its padding) and the hex of the rest.
 func hlHex(name, tail string) string {
-	return hex.EncodeToString([]byte(name)) + sfZ(256-len(name)) + tail
+	return hex.EncodeToString([]byte(name)) + zeroHex(256-len(name)) + tail
 }
 
 func TestHashlimitRev3(t *testing.T) {
@@ -85,11 +85,11 @@ func TestHashlimitOldRevisions(t *testing.T) {
 		{in: "--hashlimit-above 10/min --hashlimit-mode dstip --hashlimit-name longer-than-fifteen",
 			save: "--hashlimit-above 10/min --hashlimit-burst 5 --hashlimit-mode dstip --hashlimit-name longer-than-fif",
 			hex: hex.EncodeToString([]byte("longer-than-fif")) + "00" +
-				"11000000 60ea0000 05000000 00000000 00000000 e8030000 60ea0000 2020 0000" + sfZ(8)},
+				"11000000 60ea0000 05000000 00000000 00000000 e8030000 60ea0000 2020 0000" + zeroHex(8)},
 		{family: IPv6, in: "--hashlimit-upto 1kb/s --hashlimit-burst 4kb --hashlimit-name b --hashlimit-dstmask 48",
 			save: "--hashlimit-upto 1kb/s --hashlimit-burst 4kb --hashlimit-name b --hashlimit-dstmask 48",
-			hex: hex.EncodeToString([]byte("b")) + sfZ(15) +
-				"20000000 033ff003 04000000 00000000 00000000 e8030000 60ea0000 8030 0000" + sfZ(8)},
+			hex: hex.EncodeToString([]byte("b")) + zeroHex(15) +
+				"20000000 033ff003 04000000 00000000 00000000 e8030000 60ea0000 8030 0000" + zeroHex(8)},
 	})
 	checkExtErrors(t, Match, "hashlimit", 1, IPv4, []string{"--hashlimit-upto 1/s --hashlimit-burst 10001 --hashlimit-name a"})
 }

@@ -114,7 +114,7 @@ func parseICMPMatch(in *ParseInput, names []icmpName, what, option string) ([]by
 		return nil, in.Errorf(in.Options[1], "option \"--%s\" can only be used once", option)
 	}
 	o := in.Options[0]
-	typ, lo, hi, err := basicParseICMP(names, what, o.Arg())
+	typ, lo, hi, err := parseICMPType(names, what, o.Arg())
 	if err != nil {
 		return nil, in.Errorf(o, "%v", err)
 	}

@@ -12,31 +12,31 @@ import (
 //	__u16 opts[16];  // at 6, host order: type << 8 | length (0xff: any)
 //	__u8 optsnr;     // at 38, + 1 padding
 const (
-	pgOptsSize   = 40
-	pgOptsMax    = 16
-	pgOptsLen    = 0x01 // IP6T_OPTS_LEN
-	pgOptsOpts   = 0x02 // IP6T_OPTS_OPTS
-	pgOptsInvLen = 0x01 // IP6T_OPTS_INV_LEN
+	ip6OptsSize   = 40
+	ip6OptsMax    = 16
+	ip6OptsLen    = 0x01 // IP6T_OPTS_LEN
+	ip6OptsOpts   = 0x02 // IP6T_OPTS_OPTS
+	ip6OptsInvLen = 0x01 // IP6T_OPTS_INV_LEN
 )
 
-// pgRegisterOpts registers hbh or dst (prefix "hbh" or "dst").
-func pgRegisterOpts(name string) {
+// registerIP6Opts registers hbh or dst (prefix "hbh" or "dst").
+func registerIP6Opts(name string) {
 	Register(&Extension{
 		Kind: Match, Name: name, Revision: 0, Family: IPv6,
-		Size: pgOptsSize,
+		Size: ip6OptsSize,
 		Options: []Option{
 			{Name: name + "-len", Args: 1, Invertible: true},
 			{Name: name + "-opts", Args: 1},
 		},
-		Parse: func(in *ParseInput) ([]byte, error) { return pgParseOpts(in, name) },
+		Parse: func(in *ParseInput) ([]byte, error) { return parseIP6Opts(in, name) },
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			return pgSaveOpts(b, name, data)
+			return saveIP6Opts(b, name, data)
 		},
 	})
 }
 
-func pgParseOpts(in *ParseInput, name string) ([]byte, error) {
-	data := make([]byte, Align(pgOptsSize))
+func parseIP6Opts(in *ParseInput, name string) ([]byte, error) {
+	data := make([]byte, Align(ip6OptsSize))
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
 		if err := seen.once(o); err != nil {
@@ -48,13 +48,13 @@ func pgParseOpts(in *ParseInput, name string) ([]byte, error) {
 				return nil, in.Errorf(o, "%v", err)
 			}
 			NE.PutUint32(data[0:], uint32(v))
-			data[4] |= pgOptsLen
+			data[4] |= ip6OptsLen
 			if o.Invert {
-				data[5] |= pgOptsInvLen
+				data[5] |= ip6OptsInvLen
 			}
 			continue
 		}
-		opts, err := pgParseOptList(o.Arg())
+		opts, err := parseIP6OptList(o.Arg())
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}
@@ -62,15 +62,15 @@ func pgParseOpts(in *ParseInput, name string) ([]byte, error) {
 			NE.PutUint16(data[6+2*i:], v)
 		}
 		data[38] = uint8(len(opts))
-		data[4] |= pgOptsOpts
+		data[4] |= ip6OptsOpts
 	}
 	return data, nil
 }
 
-// pgParseOptList is parse_options of libip6t_hbh/dst: TYPE[:LEN] items
+// parseIP6OptList is parse_options of libip6t_hbh/dst: TYPE[:LEN] items
 // separated by commas, at most 16, the last of 16 without a length.
 // Numbers are read by strtoul and cut to 8 bits, as iptables does.
-func pgParseOptList(arg string) ([]uint16, error) {
+func parseIP6OptList(arg string) ([]uint16, error) {
 	num := func(s, what string) (uint16, error) {
 		v, rest, ok, overflow := CStrtoul(s, 0)
 		switch {
@@ -84,14 +84,14 @@ func pgParseOptList(arg string) ([]uint16, error) {
 		return uint16(v & 0xff), nil
 	}
 	items := strings.Split(arg, ",")
-	if len(items) > pgOptsMax {
-		return nil, fmt.Errorf("too many options specified (at most %d)", pgOptsMax)
+	if len(items) > ip6OptsMax {
+		return nil, fmt.Errorf("too many options specified (at most %d)", ip6OptsMax)
 	}
 	out := make([]uint16, len(items))
 	for i, item := range items {
 		typ, length, hasLen := strings.Cut(item, ":")
-		if hasLen && i == pgOptsMax-1 {
-			return nil, fmt.Errorf("too many options specified (the %dth cannot have a length)", pgOptsMax)
+		if hasLen && i == ip6OptsMax-1 {
+			return nil, fmt.Errorf("too many options specified (the %dth cannot have a length)", ip6OptsMax)
 		}
 		t, err := num(typ, "opt")
 		if err != nil {
@@ -112,18 +112,18 @@ func pgParseOptList(arg string) ([]uint16, error) {
 	return out, nil
 }
 
-func pgSaveOpts(b *strings.Builder, name string, data []byte) error {
+func saveIP6Opts(b *strings.Builder, name string, data []byte) error {
 	flags, inv, n := data[4], data[5], int(data[38])
-	if inv&^pgOptsInvLen != 0 {
+	if inv&^ip6OptsInvLen != 0 {
 		return fmt.Errorf("%s: unknown invflags 0x%02x", name, inv)
 	}
-	if n > pgOptsMax {
+	if n > ip6OptsMax {
 		return fmt.Errorf("%s: %d options", name, n)
 	}
-	if flags&pgOptsLen != 0 {
-		fmt.Fprintf(b, "%s --%s-len %d", Invert(inv&pgOptsInvLen != 0), name, NE.Uint32(data[0:]))
+	if flags&ip6OptsLen != 0 {
+		fmt.Fprintf(b, "%s --%s-len %d", Invert(inv&ip6OptsInvLen != 0), name, NE.Uint32(data[0:]))
 	}
-	if flags&pgOptsOpts != 0 {
+	if flags&ip6OptsOpts != 0 {
 		b.WriteString(" --" + name + "-opts")
 	}
 	// The list follows whether or not the flag is set, as in hbh_save.

@@ -28,7 +28,7 @@ func init() {
 				}
 				switch o.Name {
 				case "ipcompspi":
-					lo, hi, _, err := pgRange(o.Arg(), 0xffffffff)
+					lo, hi, _, err := parseUintRange(o.Arg(), 0xffffffff)
 					if err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}

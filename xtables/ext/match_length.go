@@ -24,7 +24,7 @@ func init() {
 			o := in.Options[0]
 			// "n", "min:max", ":max" or "min:"; iptables does not
 			// check min <= max (such a rule never matches).
-			lo, hi, n, err := basicUint16RC(o.Arg())
+			lo, hi, n, err := parseUint16RC(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -63,11 +63,11 @@ func init() {
 // parseLimitRate is libxt_limit's parse_rate: "N[/unit]", N read as
 // atoi does, unit any prefix of second/minute/hour/day.
 func parseLimitRate(rate string) (uint32, error) {
-	mult, ok := sfRateUnit(rate)
+	mult, ok := rateUnit(rate)
 	if !ok {
 		return 0, fmt.Errorf("bad rate %q", rate)
 	}
-	r := uint32(int32(sfAtoll(rate))) // atoi's int, stored in a uint32
+	r := uint32(int32(cAtoll(rate))) // atoi's int, stored in a uint32
 	if r == 0 {
 		return 0, fmt.Errorf("bad rate %q", rate)
 	}
@@ -112,7 +112,7 @@ func saveLimit(b *strings.Builder, _ RuleInfo, data []byte) error {
 		return err
 	}
 	b.WriteString(" --limit")
-	sfFormatRate(b, uint64(r.Avg), limitScale)
+	formatRate(b, uint64(r.Avg), limitScale)
 	if r.Burst != limitBurstDef {
 		fmt.Fprintf(b, " --limit-burst %d", r.Burst)
 	}

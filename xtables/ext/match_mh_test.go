@@ -5,7 +5,7 @@ import "testing"
 // Rows were checked against iptables-legacy 1.8.9: the save text is what
 // iptables-legacy-save printed and the payload what the kernel returned.
 func TestMatchMH(t *testing.T) {
-	pgCheck(t, Match, "mh", 0, []pgCase{
+	checkTokens(t, Match, "mh", 0, []tokenCase{
 		{IPv6, 135, []string(nil), "00ff000000000000", ""},
 		{IPv6, 135, []string{"--mh-type", "1"}, "0101000000000000", " --mh-type 1"},
 		{IPv6, 135, []string{"!", "--mh-type", "4"}, "0404010000000000", " ! --mh-type 4"},
@@ -18,7 +18,7 @@ func TestMatchMH(t *testing.T) {
 		{IPv6, 135, []string{"!", "--mh-type", "0:255"}, "00ff010000000000", ""},
 		{IPv6, 135, []string{"--mh-type", "hoti"}, "0101000000000000", " --mh-type 1"},
 	})
-	pgCheckErrors(t, Match, "mh", 0, []pgBad{
+	checkTokenErrors(t, Match, "mh", 0, []badTokens{
 		{IPv6, []string{"--mh-type", "7:5"}},
 		{IPv6, []string{"--mh-type", "256"}},
 		{IPv6, []string{"--mh-type", "bogus"}},

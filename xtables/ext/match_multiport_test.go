@@ -56,7 +56,7 @@ func TestMultiport(t *testing.T) {
 		"0301" + strings.Repeat("00", 46),                                       // unknown flags
 		"01011600" + strings.Repeat("00", 28) + "01" + strings.Repeat("00", 15), // range on the last port
 	} {
-		if _, _, err := SaveText(e1, RuleInfo{Family: IPv4, Proto: 6}, basicMustHex(t, hx)); err == nil {
+		if _, _, err := SaveText(e1, RuleInfo{Family: IPv4, Proto: 6}, mustHex(t, hx)); err == nil {
 			t.Errorf("multiport save %s: want an error", hx)
 		}
 	}

@@ -30,7 +30,7 @@ func init() {
 					if strings.Contains(o.Arg(), "\n") {
 						return nil, in.Errorf(o, "Newlines not allowed in --nfacct-name")
 					}
-					if err := t1PutString(data[:32], o.Arg()); err != nil {
+					if err := putTruncString(data[:32], o.Arg()); err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}
 				}
@@ -40,7 +40,7 @@ func init() {
 				return data, nil
 			},
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-				name, err := t1CString(data[:32], "nfacct name")
+				name, err := cStringField(data[:32], "nfacct name")
 				if err != nil {
 					return err
 				}

@@ -34,7 +34,7 @@ func init() {
 				}
 				switch o.Name {
 				case "genre":
-					if err := t1PutString(data[:32], o.Arg()); err != nil {
+					if err := putTruncString(data[:32], o.Arg()); err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}
 					NE.PutUint32(data[32:], uint32(len(CString(data[:32]))))
@@ -62,7 +62,7 @@ func init() {
 			return data, nil
 		},
 		Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-			genre, err := t1CString(data[:32], "osf genre")
+			genre, err := cStringField(data[:32], "osf genre")
 			if err != nil {
 				return err
 			}

@@ -17,7 +17,7 @@ func TestPkttype(t *testing.T) {
 	// A type without a name (PACKET_OUTGOING) prints as a number, as
 	// print_pkttype does.
 	e := Lookup(Match, "pkttype", 0, IPv4)
-	if _, opts, err := SaveText(e, RuleInfo{Family: IPv4}, basicMustHex(t, "0400000000000000")); err != nil || opts != " --pkt-type 4" {
+	if _, opts, err := SaveText(e, RuleInfo{Family: IPv4}, mustHex(t, "0400000000000000")); err != nil || opts != " --pkt-type 4" {
 		t.Errorf("pkttype 4: save %q, %v", opts, err)
 	}
 }

@@ -5,7 +5,7 @@ import "testing"
 // Rows were checked against iptables-legacy 1.8.9: the save text is what
 // iptables-legacy-save printed and the payload what the kernel returned.
 func TestMatchPolicy(t *testing.T) {
-	pgCheck(t, Match, "policy", 0, []pgCase{
+	checkTokens(t, Match, "policy", 0, []tokenCase{
 		{IPv4, 0, []string{"--dir", "in", "--pol", "ipsec"}, "z304 0100010000000000", " --dir in --pol ipsec"},
 		{IPv4, 0, []string{"--dir", "out", "--pol", "none"}, "z304 0600000000000000", " --dir out --pol none"},
 		{IPv4, 0, []string{"--dir", "in", "--pol", "ipsec", "--proto", "ipcomp"}, "z72 6c0004 z229 0100010000000000", " --dir in --pol ipsec --proto ipcomp"},
@@ -27,7 +27,7 @@ func TestMatchPolicy(t *testing.T) {
 		{IPv6, 0, []string{"--dir", "in", "--mode", "tunnel", "--tunnel-src", "2001:db8:0:0:1:0:0:1/128", "--tunnel-dst", "::/0"}, "20010db8000000000001000000000001ffffffffffffffffffffffffffffffff z41 010b z229 0100010000000000", " --dir in --pol ipsec --mode tunnel --tunnel-dst ::/0 --tunnel-src 2001:db8::1:0:0:1"},
 		{IPv6, 0, []string{"--dir", "in", "--mode", "tunnel", "--tunnel-src", "2001:db8::1/127", "--tunnel-dst", "2001:db8::/65"}, "20010db8 z11 01fffffffffffffffffffffffffffffffe20010db8 z12 ffffffffffffffff80 z16 010b z229 0100010000000000", " --dir in --pol ipsec --mode tunnel --tunnel-dst 2001:db8::/65 --tunnel-src 2001:db8::1/127"},
 	})
-	pgCheckErrors(t, Match, "policy", 0, []pgBad{
+	checkTokenErrors(t, Match, "policy", 0, []badTokens{
 		{IPv4, []string{"--dir", "in", "--pol", "ipsec", "--strict"}},
 		{IPv4, []string{"--dir", "in", "--pol", "ipsec", "--strict", "--reqid", "1", "--spi", "0x1", "--proto", "esp", "--tunnel-dst", "10.0.0.0/8"}},
 		{IPv4, []string{"--dir", "in", "--strict", "--proto", "esp", "--next", "--proto", "ah", "--next", "--mode", "tunnel", "--next", "--spi", "3", "--next", "--reqid", "4"}},

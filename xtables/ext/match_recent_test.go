@@ -15,13 +15,13 @@ func recentHex(seconds, hits uint32, checkSet, invert uint8, name string, side u
 	b.WriteString(le(seconds) + le(hits))
 	fmt.Fprintf(&b, "%02x%02x", checkSet, invert)
 	n := []byte(name)
-	b.WriteString(hex.EncodeToString(n) + sfZ(200-len(n)))
+	b.WriteString(hex.EncodeToString(n) + zeroHex(200-len(n)))
 	fmt.Fprintf(&b, "%02x", side)
 	b.WriteString("00") // padding to 212
 	if mask == "" {
-		return b.String() + sfZ(4)
+		return b.String() + zeroHex(4)
 	}
-	return b.String() + mask + sfZ(4)
+	return b.String() + mask + zeroHex(4)
 }
 
 func TestRecent(t *testing.T) {
@@ -34,13 +34,13 @@ func TestRecent(t *testing.T) {
 			hex:  recentHex(60, 4, 0x11, 1, "ssh_list", 1, ones),
 			save: "! --rcheck --seconds 60 --hitcount 4 --rttl --name ssh_list --mask 255.255.255.255 --rdest"},
 		{in: "--update --seconds 30 --reap --name x --mask 255.255.255.0 --rsource",
-			hex: recentHex(30, 0, 0x24, 0, "x\x00FAULT", 0, "ffffff00"+sfZ(12))},
+			hex: recentHex(30, 0, 0x24, 0, "x\x00FAULT", 0, "ffffff00"+zeroHex(12))},
 		{in: "--remove --rdest --rsource", hex: recentHex(0, 0, 8, 0, "DEFAULT", 0, ones),
 			save: "--remove --name DEFAULT --mask 255.255.255.255 --rsource"},
 		{family: IPv6, in: "--set", hex: recentHex(0, 0, 2, 0, "DEFAULT", 0, ones),
 			save: "--set --name DEFAULT --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource"},
 		{family: IPv6, in: "--rcheck --mask ffff:ffff:ffff:ffff:: --name v6",
-			hex:  recentHex(0, 0, 1, 0, "v6\x00AULT", 0, strings.Repeat("ff", 8)+sfZ(8)),
+			hex:  recentHex(0, 0, 1, 0, "v6\x00AULT", 0, strings.Repeat("ff", 8)+zeroHex(8)),
 			save: "--rcheck --name v6 --mask ffff:ffff:ffff:ffff:: --rsource"},
 		// Counters print as signed numbers (%d).
 		{in: "--rcheck --hitcount 4294967295", hex: recentHex(0, 0xffffffff, 1, 0, "DEFAULT", 0, ones),

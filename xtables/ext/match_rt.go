@@ -74,11 +74,11 @@ func parseRT(in *ParseInput) ([]byte, error) {
 				data[17] |= inv
 			}
 		case "rt-segsleft":
-			lo, hi, _, err := pgRange(o.Arg(), 0xffffffff)
+			lo, hi, _, err := parseUintRange(o.Arg(), 0xffffffff)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
-			pgPutUint32s(data[4:], uint32(lo), uint32(hi))
+			putUint32s(data[4:], uint32(lo), uint32(hi))
 			data[16] |= rtSgs
 			if o.Invert {
 				data[17] |= rtInvSgs
@@ -127,7 +127,7 @@ func saveRT(b *strings.Builder, _ RuleInfo, data []byte) error {
 	if flags&rtTyp != 0 {
 		fmt.Fprintf(b, "%s --rt-type %d", Invert(inv&rtInvTyp != 0), NE.Uint32(data[0:]))
 	}
-	pgSaveRange(b, "rt-segsleft", NE.Uint32(data[4:]), NE.Uint32(data[8:]), inv&rtInvSgs != 0)
+	saveUint32Range(b, "rt-segsleft", NE.Uint32(data[4:]), NE.Uint32(data[8:]), inv&rtInvSgs != 0)
 	if flags&rtLen != 0 {
 		fmt.Fprintf(b, "%s --rt-len %d", Invert(inv&rtInvLen != 0), NE.Uint32(data[12:]))
 	}

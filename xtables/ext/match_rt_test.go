@@ -5,7 +5,7 @@ import "testing"
 // Rows were checked against iptables-legacy 1.8.9: the save text is what
 // iptables-legacy-save printed and the payload what the kernel returned.
 func TestMatchRT(t *testing.T) {
-	pgCheck(t, Match, "rt", 0, []pgCase{
+	checkTokens(t, Match, "rt", 0, []tokenCase{
 		{IPv6, 0, []string(nil), "z8 ffffffff z268", ""},
 		{IPv6, 0, []string{"--rt-type", "0", "--rt-segsleft", "1:23", "--rt-len", "42", "--rt-0-res"}, "0000000001000000170000002a0000000f z263", " --rt-type 0 --rt-segsleft 1:23 --rt-len 42 --rt-0-res"},
 		{IPv6, 0, []string{"--rt-type", "0", "!", "--rt-segsleft", "1:23", "!", "--rt-len", "42", "--rt-0-res"}, "0000000001000000170000002a0000000f06 z262", " --rt-type 0 ! --rt-segsleft 1:23 ! --rt-len 42 --rt-0-res"},
@@ -17,7 +17,7 @@ func TestMatchRT(t *testing.T) {
 		{IPv6, 0, []string{"--rt-segsleft", "5:"}, "0000000005000000ffffffff0000000002 z263", " --rt-segsleft 5:4294967295"},
 		{IPv6, 0, []string{"--rt-type", "4294967295"}, "ffffffff00000000ffffffff0000000001 z263", " --rt-type 4294967295"},
 	})
-	pgCheckErrors(t, Match, "rt", 0, []pgBad{
+	checkTokenErrors(t, Match, "rt", 0, []badTokens{
 		{IPv6, []string{"--rt-type", "0", "--rt-0-addrs", "::1,::2,::3,::4,::5,::6,::7,::8,::9,::a,::b,::c,::d,::e,::f,::10,::11"}},
 		{IPv6, []string{"--rt-type", "0", "--rt-0-addrs", "10.0.0.1"}},
 		{IPv6, []string{"--rt-type", "1", "--rt-0-addrs", "::1"}},

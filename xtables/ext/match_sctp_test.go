@@ -42,7 +42,7 @@ func TestSCTP(t *testing.T) {
 		"00000000 00000000" + sctpMap(strings.Repeat("0", 64)+"01") + tail("01000000", noFlags, "00000000"), // beyond 255
 		"00000000 00000000" + sctpMap("01") + tail("01000000", noFlags, "05000000"),                         // flag_count 5
 	} {
-		if _, _, err := SaveText(e, RuleInfo{Family: IPv4, Proto: 132}, basicMustHex(t, hx)); err == nil {
+		if _, _, err := SaveText(e, RuleInfo{Family: IPv4, Proto: 132}, mustHex(t, hx)); err == nil {
 			t.Errorf("sctp save %s: want an error", hx)
 		}
 	}

@@ -5,7 +5,7 @@ import "testing"
 // Rows were checked against iptables-legacy 1.8.9: the save text is what
 // iptables-legacy-save printed and the payload what the kernel returned.
 func TestMatchString(t *testing.T) {
-	pgCheck(t, Match, "string", 1, []pgCase{
+	checkTokens(t, Match, "string", 1, []tokenCase{
 		{IPv4, 0, []string{"--string", "abc", "--algo", "bm"}, "0000ffff626d z14 616263 z125 03 z11", " --string \"abc\" --algo bm"},
 		{IPv4, 0, []string{"--algo", "kmp", "!", "--string", "GET /index.html", "--from", "40", "--to", "1000", "--icase"}, "2800e8036b6d70 z13 474554202f696e6465782e68746d6c z113 0f03 z10", " ! --string \"GET /index.html\" --algo kmp --from 40 --to 1000 --icase"},
 		{IPv4, 0, []string{"--string", "a\"b\\c'd", "--algo", "bm"}, "0000ffff626d z14 6122625c632764 z121 07 z11", " --string \"a\\\"b\\\\c'd\" --algo bm"},
@@ -19,7 +19,7 @@ func TestMatchString(t *testing.T) {
 		{IPv4, 0, []string{"--string", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "--algo", "bm"}, "0000ffff626d z14 787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787880 z11", " --string \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\" --algo bm"},
 		{IPv6, 0, []string{"--string", "abc", "--algo", "bm"}, "0000ffff626d z14 616263 z125 03 z11", " --string \"abc\" --algo bm"},
 	})
-	pgCheckErrors(t, Match, "string", 1, []pgBad{
+	checkTokenErrors(t, Match, "string", 1, []badTokens{
 		{IPv4, []string{"--string", "", "--algo", "bm"}},
 		{IPv4, []string{"--string", "abc", "--algo", "bm", "--from", "10", "--to", "5"}},
 		{IPv4, []string{"--string", "abc", "--algo", "wrong"}},

@@ -27,7 +27,7 @@ func parseTCPMSS(in *ParseInput) ([]byte, error) {
 		if err := seen.once(o); err != nil {
 			return nil, err
 		}
-		lo, hi, _, err := pgRange(o.Arg(), 0xffff)
+		lo, hi, _, err := parseUintRange(o.Arg(), 0xffff)
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}

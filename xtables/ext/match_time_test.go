@@ -5,7 +5,7 @@ import "testing"
 // Rows were checked against iptables-legacy 1.8.9: the save text is what
 // iptables-legacy-save printed and the payload what the kernel returned.
 func TestMatchTime(t *testing.T) {
-	pgCheck(t, Match, "time", 0, []pgCase{
+	checkTokens(t, Match, "time", 0, []tokenCase{
 		{IPv4, 0, []string{"--timestart", "01:00"}, "00000000ffffff7f100e00007f510100fefffffffe000000", " --timestart 01:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07"},
 		{IPv4, 0, []string{"--timestart", "01:02:03", "--timestop", "04:05:06", "--monthdays", "1,2,3,4,5", "--weekdays", "Mon,Fri,Sun", "--datestart", "2001-02-03T04:05:06", "--datestop", "2012-09-08T09:06:05", "--kerneltz"}, "72837b3a7d0a4b508b0e0000723900003e000000a2010000", " --timestart 01:02:03 --timestop 04:05:06 --monthdays 1,2,3,4,5 --weekdays Mon,Fri,Sun --datestart 2001-02-03T04:05:06 --datestop 2012-09-08T09:06:05 --kerneltz"},
 		{IPv4, 0, []string{"--datestart", "2000-00"}, "00654438ffffff7f000000007f510100fefffffffe000000", " --datestart 1999-12-01T00:00:00 --datestop 2038-01-19T03:14:07"},
@@ -24,7 +24,7 @@ func TestMatchTime(t *testing.T) {
 		{IPv4, 0, []string(nil), "00000000ffffff7f000000007f510100fefffffffe000000", " --datestop 2038-01-19T03:14:07"},
 		{IPv6, 0, []string{"--weekdays", "Sa,Su", "--timestart", "8:00", "--timestop", "18:00"}, "00000000ffffff7f8070000020fd0000feffffffc0000000", " --timestart 08:00:00 --timestop 18:00:00 --weekdays Sat,Sun --datestop 2038-01-19T03:14:07"},
 	})
-	pgCheckErrors(t, Match, "time", 0, []pgBad{
+	checkTokenErrors(t, Match, "time", 0, []badTokens{
 		{IPv4, []string{"--datestart", "2024-02-30T25:00"}},
 		{IPv4, []string{"--datestart", "1969"}},
 		{IPv4, []string{"--datestart", "2039"}},

@@ -85,7 +85,7 @@ func parseUDP(in *ParseInput) ([]byte, error) {
 		}
 		// udp takes ports as XTTYPE_PORTRC: decimal or service names,
 		// and a reversed range is accepted (it simply never matches).
-		lo, hi, err := basicPortRC(in.names(), o.Arg())
+		lo, hi, err := parsePortRC(in.names(), o.Arg())
 		if err != nil {
 			return nil, in.Errorf(o, "%v", err)
 		}

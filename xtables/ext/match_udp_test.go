@@ -16,7 +16,7 @@ func TestUDP(t *testing.T) {
 	})
 	// An inverted full range is kept in the payload but not printed.
 	e := Lookup(Match, "udp", 0, IPv4)
-	if _, opts, err := SaveText(e, RuleInfo{Family: IPv4, Proto: 17}, basicMustHex(t, "0000ffff0000ffff0100000000000000")); err != nil || opts != "" {
+	if _, opts, err := SaveText(e, RuleInfo{Family: IPv4, Proto: 17}, mustHex(t, "0000ffff0000ffff0100000000000000")); err != nil || opts != "" {
 		t.Errorf("udp full inverted range: save %q, %v; want nothing", opts, err)
 	}
 	checkExtErrors(t, Match, "udp", 0, IPv4, []string{

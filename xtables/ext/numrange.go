@@ -9,10 +9,10 @@ import (
 // Number ranges as XTTYPE_UINT*RC options take them ("n:m") and save
 // prints them.
 
-// pgRange parses "n", "n:m", ":m" or "n:" as XTTYPE_UINT*RC options do
+// parseUintRange parses "n", "n:m", ":m" or "n:" as XTTYPE_UINT*RC options do
 // (xtopt_parse_mint): a missing lower bound is 0, a missing upper one is
 // max. single tells whether only one number was given.
-func pgRange(s string, max uint64) (lo, hi uint64, single bool, err error) {
+func parseUintRange(s string, max uint64) (lo, hi uint64, single bool, err error) {
 	var vals []uint64
 	arg := s
 	for {
@@ -47,17 +47,17 @@ func pgRange(s string, max uint64) (lo, hi uint64, single bool, err error) {
 	return vals[0], vals[1], false, nil
 }
 
-// pgPutUint32s stores host-order 32-bit words.
-func pgPutUint32s(b []byte, vals ...uint32) {
+// putUint32s stores host-order 32-bit words.
+func putUint32s(b []byte, vals ...uint32) {
 	for i, v := range vals {
 		NE.PutUint32(b[4*i:], v)
 	}
 }
 
-// pgSaveRange prints " [!] --name lo[:hi]" unless [lo, hi] is the full
+// saveUint32Range prints " [!] --name lo[:hi]" unless [lo, hi] is the full
 // 32-bit range: the save format of esp, ah, frag and rt ranges. Like
 // iptables, an inverted full range prints nothing.
-func pgSaveRange(b *strings.Builder, name string, lo, hi uint32, inv bool) {
+func saveUint32Range(b *strings.Builder, name string, lo, hi uint32, inv bool) {
 	if lo == 0 && hi == math.MaxUint32 {
 		return
 	}

@@ -25,7 +25,7 @@ func TestOptionWordings(t *testing.T) {
 		{"hl", 0, IPv6, "--hl-gt 1 --hl-gt 2", `option "--hl-gt" can only be used once`},
 	} {
 		e := Lookup(Match, c.name, c.rev, c.fam)
-		n := testNames.with(t1FakeIPSets{"s": {1, FamilyAny}})
+		n := testNames.with(fakeIPSets{{"s", FamilyAny}})
 		_, err := ParseOptions(e, RuleInfo{Family: c.fam, Proto: 6, Names: n}, strings.Fields(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s %q: %v, want %s", c.name, c.in, err, c.want)

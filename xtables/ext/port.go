@@ -9,12 +9,12 @@ import (
 // Ports and port ranges as XTTYPE_PORT and XTTYPE_PORTRC options take
 // them (udp, conntrack, sctp, ...).
 
-// basicServicePort reads one port of an XTTYPE_PORT(RC) option: iptables
+// parseServicePort reads one port of an XTTYPE_PORT(RC) option: iptables
 // resolves it with getaddrinfo(NULL, name), which takes decimal digits (no
 // hex or octal, unlike xtables_parse_port) or a service name of any
 // protocol. getaddrinfo silently wraps numbers above 65535; hostwall
 // refuses them instead.
-func basicServicePort(n Names, s string) (uint16, error) {
+func parseServicePort(n Names, s string) (uint16, error) {
 	if s != "" && strings.Trim(s, "0123456789") == "" {
 		v, err := strconv.ParseUint(s, 10, 16)
 		if err != nil {
@@ -28,10 +28,10 @@ func basicServicePort(n Names, s string) (uint16, error) {
 	return 0, fmt.Errorf("port %q does not resolve to anything", s)
 }
 
-// basicPortRC parses an XTTYPE_PORTRC argument ("port", "lo:hi", "lo:",
+// parsePortRC parses an XTTYPE_PORTRC argument ("port", "lo:hi", "lo:",
 // ":hi"); a missing bound is 0 or 65535. Unlike ParsePortRange it lets lo
 // exceed hi, as iptables does for udp (such a rule never matches).
-func basicPortRC(n Names, s string) (lo, hi uint16, err error) {
+func parsePortRC(n Names, s string) (lo, hi uint16, err error) {
 	parts := strings.Split(s, ":")
 	if len(parts) > 2 {
 		return 0, 0, fmt.Errorf("too many components in %q (at most lo:hi)", s)
@@ -41,7 +41,7 @@ func basicPortRC(n Names, s string) (lo, hi uint16, err error) {
 		if p == "" {
 			continue
 		}
-		v, err := basicServicePort(n, p)
+		v, err := parseServicePort(n, p)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -57,10 +57,10 @@ func basicPortRC(n Names, s string) (lo, hi uint16, err error) {
 	return lo, hi, nil
 }
 
-// basicUint16RC parses an XTTYPE_UINT16RC argument as xtopt_parse_mint
+// parseUint16RC parses an XTTYPE_UINT16RC argument as xtopt_parse_mint
 // does: "n", "lo:hi", with a missing first bound 0 and a missing second
 // bound 65535; numbers in C notation (0x hex, leading-0 octal).
-func basicUint16RC(s string) (lo, hi uint16, n int, err error) {
+func parseUint16RC(s string) (lo, hi uint16, n int, err error) {
 	vals := [2]uint16{0, 0}
 	rest := s
 	for {

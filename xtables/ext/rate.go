@@ -7,10 +7,10 @@ import (
 
 // Rates of limit and hashlimit: "N/unit" text and its period form.
 
-// sfAtoll mimics C's atoll (strtoll base 10): leading white space, an
+// cAtoll mimics C's atoll (strtoll base 10): leading white space, an
 // optional sign, then digits up to the first non-digit; no digits is 0.
 // Overflow saturates as strtoll does.
-func sfAtoll(s string) int64 {
+func cAtoll(s string) int64 {
 	s = strings.TrimLeft(s, " \t\n\v\f\r")
 	neg := false
 	if s != "" && (s[0] == '+' || s[0] == '-') {
@@ -38,10 +38,10 @@ func sfAtoll(s string) int64 {
 	return int64(v)
 }
 
-// sfRateUnit reads the "/unit" suffix of a limit or hashlimit rate: any
+// rateUnit reads the "/unit" suffix of a limit or hashlimit rate: any
 // prefix of second, minute, hour or day, in seconds. No suffix is
 // per second.
-func sfRateUnit(rate string) (mult uint64, ok bool) {
+func rateUnit(rate string) (mult uint64, ok bool) {
 	_, unit, has := strings.Cut(rate, "/")
 	if !has {
 		return 1, true
@@ -57,10 +57,10 @@ func sfRateUnit(rate string) (mult uint64, ok bool) {
 	return 0, false
 }
 
-// sfFormatRate is print_rate of libxt_limit and libxt_hashlimit: the
+// formatRate is print_rate of libxt_limit and libxt_hashlimit: the
 // largest unit whose count is exact enough, as " N/unit"; scale is what
 // one second is worth.
-func sfFormatRate(b *strings.Builder, period, scale uint64) (quantumMs uint64) {
+func formatRate(b *strings.Builder, period, scale uint64) (quantumMs uint64) {
 	if period == 0 {
 		b.WriteString(" inf")
 		return 0

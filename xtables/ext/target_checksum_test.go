@@ -10,5 +10,5 @@ func TestChecksum(t *testing.T) {
 		{family: IPv6, proto: 17, in: "--checksum-fill", hex: "0100000000000000"},
 	})
 	checkExtErrors(t, Target, "CHECKSUM", 0, IPv4, []string{"", "--checksum-fill --checksum-fill"})
-	t2CheckSave(t, "CHECKSUM", 0, IPv4, "00000000 00000000", "")
+	checkSaveOf(t, "CHECKSUM", 0, IPv4, "00000000 00000000", "")
 }

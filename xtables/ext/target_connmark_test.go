@@ -31,7 +31,7 @@ func TestConnmark(t *testing.T) {
 		"--save-mark --save-mark", "--left-shift-mark 1",
 	}
 	checkExtErrors(t, Target, "CONNMARK", 2, IPv4, bad)
-	t1SaveErrors(t, Target, "CONNMARK", 2, IPv4, "00000000 ffffffff ffffffff 00000300", "00000000 ffffffff ffffffff 02010000")
+	checkSaveRefused(t, Target, "CONNMARK", 2, IPv4, "00000000 ffffffff ffffffff 00000300", "00000000 ffffffff ffffffff 02010000")
 
 	// Revision 1: the mode sits at byte 12 and there is no shift.
 	checkExt(t, Target, "CONNMARK", 1, []extCase{
@@ -40,5 +40,5 @@ func TestConnmark(t *testing.T) {
 		{in: "--restore-mark", hex: "00000000 ffffffff ffffffff 02000000", save: "--restore-mark --nfmask 0xffffffff --ctmask 0xffffffff"},
 	})
 	checkExtErrors(t, Target, "CONNMARK", 1, IPv4, []string{"--save-mark --left-shift-mark 1"})
-	t1SaveErrors(t, Target, "CONNMARK", 1, IPv4, "00000000 ffffffff ffffffff 03000000")
+	checkSaveRefused(t, Target, "CONNMARK", 1, IPv4, "00000000 ffffffff ffffffff 03000000")
 }

@@ -136,11 +136,11 @@ func parseCT(in *ParseInput, rev uint8) ([]byte, error) {
 		case "notrack":
 			flags |= ctNotrack
 		case "helper":
-			if err := t1PutString(data[ctHelperOff:ctHelperOff+ctHelperSize], o.Arg()); err != nil {
+			if err := putTruncString(data[ctHelperOff:ctHelperOff+ctHelperSize], o.Arg()); err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
 		case "timeout":
-			if err := t1PutString(data[ctTimeoutOff:ctTimeoutOff+ctTimeoutSize], o.Arg()); err != nil {
+			if err := putTruncString(data[ctTimeoutOff:ctTimeoutOff+ctTimeoutSize], o.Arg()); err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
 		case "ctevents", "expevents":
@@ -232,13 +232,13 @@ func saveCT(b *strings.Builder, data []byte, rev uint8) error {
 	if flags&ctNotrackAlias != 0 {
 		return nil // printed as a bare -j NOTRACK
 	}
-	helper, err := t1CString(data[ctHelperOff:ctHelperOff+ctHelperSize], "CT helper")
+	helper, err := cStringField(data[ctHelperOff:ctHelperOff+ctHelperSize], "CT helper")
 	if err != nil {
 		return err
 	}
 	timeout := ""
 	if rev > 0 {
-		if timeout, err = t1CString(data[ctTimeoutOff:ctTimeoutOff+ctTimeoutSize], "CT timeout"); err != nil {
+		if timeout, err = cStringField(data[ctTimeoutOff:ctTimeoutOff+ctTimeoutSize], "CT timeout"); err != nil {
 			return err
 		}
 	}

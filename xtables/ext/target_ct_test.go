@@ -8,19 +8,19 @@ import (
 func TestCT(t *testing.T) {
 	const n = 72
 	checkExt(t, Target, "CT", 2, []extCase{
-		{in: "--notrack", hex: t1Pad("0100", n)},
-		{proto: 6, in: "--helper ftp", hex: t1Pad("0000 0000 00000000 00000000 667470", n)},
-		{in: "--ctevents new,related,destroy,reply,assured,protoinfo,helper,mark,natseqinfo,secmark", hex: t1Pad("0000 0000 ff030000", n)},
-		{in: "--expevents new --ctevents mark,new", hex: t1Pad("0000 0000 81000000 01000000", n), save: "--ctevents new,mark --expevents new"},
-		{in: "--zone 5", hex: t1Pad("0000 0500", n)},
-		{in: "--zone mark", hex: t1Pad("1000 0000", n)},
-		{in: "--zone-orig 7", hex: t1Pad("0400 0700", n)},
-		{in: "--zone-reply MARK", hex: t1Pad("1800 0000", n), save: "--zone-reply mark"},
-		{in: "--zone-orig 3 --zone-reply 4", hex: t1Pad("0c00 0400", n), save: "--zone 4"},
-		{in: "--notrack --zone 1 --helper x", hex: t1Pad("0100 0100 00000000 00000000 78", n), save: "--notrack --helper x --zone 1"},
-		{proto: 17, in: "--timeout udp-policy --helper tftp", hex: t1Pad("0000 0000 00000000 00000000 74667470 000000000000000000000000 7564702d706f6c696379", n),
+		{in: "--notrack", hex: padHex("0100", n)},
+		{proto: 6, in: "--helper ftp", hex: padHex("0000 0000 00000000 00000000 667470", n)},
+		{in: "--ctevents new,related,destroy,reply,assured,protoinfo,helper,mark,natseqinfo,secmark", hex: padHex("0000 0000 ff030000", n)},
+		{in: "--expevents new --ctevents mark,new", hex: padHex("0000 0000 81000000 01000000", n), save: "--ctevents new,mark --expevents new"},
+		{in: "--zone 5", hex: padHex("0000 0500", n)},
+		{in: "--zone mark", hex: padHex("1000 0000", n)},
+		{in: "--zone-orig 7", hex: padHex("0400 0700", n)},
+		{in: "--zone-reply MARK", hex: padHex("1800 0000", n), save: "--zone-reply mark"},
+		{in: "--zone-orig 3 --zone-reply 4", hex: padHex("0c00 0400", n), save: "--zone 4"},
+		{in: "--notrack --zone 1 --helper x", hex: padHex("0100 0100 00000000 00000000 78", n), save: "--notrack --helper x --zone 1"},
+		{proto: 17, in: "--timeout udp-policy --helper tftp", hex: padHex("0000 0000 00000000 00000000 74667470 000000000000000000000000 7564702d706f6c696379", n),
 			save: "--helper tftp --timeout udp-policy"},
-		{family: IPv6, proto: 17, in: "--helper tftp", hex: t1Pad("0000 0000 00000000 00000000 74667470", n)},
+		{family: IPv6, proto: 17, in: "--helper tftp", hex: padHex("0000 0000 00000000 00000000 74667470", n)},
 	})
 	checkExtErrors(t, Target, "CT", 2, IPv4, []string{
 		"--helper ftp", "--ctevents new,", "--ctevents NEW", "--expevents destroy", "--zone 65536",
@@ -28,33 +28,33 @@ func TestCT(t *testing.T) {
 	})
 	// iptables keeps the direction of zone 0, but save cannot show it.
 	e := Lookup(Target, "CT", 2, IPv4)
-	if data, err := ParseOptions(e, RuleInfo{Family: IPv4}, []string{"--zone-orig", "0"}); err != nil || t1HexString(data) != t1Pad("0400", n) {
+	if data, err := ParseOptions(e, RuleInfo{Family: IPv4}, []string{"--zone-orig", "0"}); err != nil || hexString(data) != padHex("0400", n) {
 		t.Errorf("--zone-orig 0: payload %x (%v)", data, err)
 	}
-	if _, opts, err := SaveText(e, RuleInfo{Family: IPv4}, t1MustHex(t, t1Pad("0400", n))); err != nil || opts != "" {
+	if _, opts, err := SaveText(e, RuleInfo{Family: IPv4}, mustHex(t, padHex("0400", n))); err != nil || opts != "" {
 		t.Errorf("--zone-orig 0 saved as %q (%v), want nothing", opts, err)
 	}
 	// ! -p tcp gives the kernel no protocol to look the helper up by.
 	if _, err := ParseOptions(e, RuleInfo{Family: IPv4, Proto: 6, ProtoInvert: true}, []string{"--helper", "ftp"}); err == nil {
 		t.Error("--helper with ! -p tcp parsed, want an error")
 	}
-	t1SaveErrors(t, Target, "CT", 2, IPv4,
-		t1Pad("2000", n),               // unknown flag
-		t1Pad("0000 0000 00040000", n), // unknown ct event
-		t1Pad("0000 0000 00000000 02000000", n),
-		"0000 0000 00000000 00000000"+strings.Repeat("41", 16)+t1Pad("", 40),
+	checkSaveRefused(t, Target, "CT", 2, IPv4,
+		padHex("2000", n),               // unknown flag
+		padHex("0000 0000 00040000", n), // unknown ct event
+		padHex("0000 0000 00000000 02000000", n),
+		"0000 0000 00000000 00000000"+strings.Repeat("41", 16)+padHex("", 40),
 	)
 
 	checkExt(t, Target, "CT", 1, []extCase{
-		{in: "--notrack", hex: t1Pad("0100", n)},
-		{in: "--zone 9 --timeout x", hex: t1Pad("0000 0900 00000000 00000000 00000000000000000000000000000000 78", n), save: "--timeout x --zone 9"},
+		{in: "--notrack", hex: padHex("0100", n)},
+		{in: "--zone 9 --timeout x", hex: padHex("0000 0900 00000000 00000000 00000000000000000000000000000000 78", n), save: "--timeout x --zone 9"},
 	})
 	checkExtErrors(t, Target, "CT", 1, IPv4, []string{"--zone mark", "--zone-orig 1"})
-	t1SaveErrors(t, Target, "CT", 1, IPv4, t1Pad("0300", n), t1Pad("0400", n))
+	checkSaveRefused(t, Target, "CT", 1, IPv4, padHex("0300", n), padHex("0400", n))
 
 	checkExt(t, Target, "CT", 0, []extCase{
-		{in: "--notrack --zone 2", hex: t1Pad("0100 0200", 40)},
-		{proto: 6, in: "--helper ftp --ctevents new", hex: t1Pad("0000 0000 01000000 00000000 667470", 40)},
+		{in: "--notrack --zone 2", hex: padHex("0100 0200", 40)},
+		{proto: 6, in: "--helper ftp --ctevents new", hex: padHex("0000 0000 01000000 00000000 667470", 40)},
 	})
 	checkExtErrors(t, Target, "CT", 0, IPv4, []string{"--timeout x", "--zone-reply 1"})
 }
@@ -71,7 +71,7 @@ func TestNotrack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := t1Pad("0300", 72); strings.ReplaceAll(want, " ", "") != t1HexString(data) {
+		if want := padHex("0300", 72); strings.ReplaceAll(want, " ", "") != hexString(data) {
 			t.Errorf("%s: NOTRACK payload %x", fam, data)
 		}
 		if _, err := ParseOptions(cands[0], RuleInfo{Family: fam}, []string{"--notrack"}); err == nil {
@@ -80,10 +80,10 @@ func TestNotrack(t *testing.T) {
 		// Whatever Lookup returns for CT revision 2 must print both forms.
 		dec := Lookup(Target, "CT", 2, fam)
 		for _, c := range []struct{ hex, name, opts string }{
-			{t1Pad("0300", 72), "NOTRACK", ""},
-			{t1Pad("0100", 72), "CT", " --notrack"},
+			{padHex("0300", 72), "NOTRACK", ""},
+			{padHex("0100", 72), "CT", " --notrack"},
 		} {
-			name, opts, err := SaveText(dec, RuleInfo{Family: fam}, t1MustHex(t, c.hex))
+			name, opts, err := SaveText(dec, RuleInfo{Family: fam}, mustHex(t, c.hex))
 			if err != nil || name != c.name || opts != c.opts {
 				t.Errorf("%s: %s saved as %q %q (%v), want %q %q", fam, c.hex, name, opts, err, c.name, c.opts)
 			}

@@ -31,15 +31,15 @@ func TestDNAT(t *testing.T) {
 	checkExt(t, Target, "DNAT", 1, []extCase{
 		{family: IPv6, proto: 6, in: "--to-destination [2001:db8::1]:80", hex: "0300000020010db8 0000000000000000 0000000120010db8 0000000000000000 0000000100500050"},
 	})
-	t2CheckErrors(t, "DNAT", 0, IPv4, 6, []string{"--to-destination 1.2.3.4:80-90/85"})
-	t2CheckErrors(t, "DNAT", 1, IPv6, 6, []string{"--to-destination [::1]:80-90/85"})
+	checkProtoErrors(t, "DNAT", 0, IPv4, 6, []string{"--to-destination 1.2.3.4:80-90/85"})
+	checkProtoErrors(t, "DNAT", 1, IPv6, 6, []string{"--to-destination [::1]:80-90/85"})
 	// Accepted as iptables does: garbage after the base port is ignored,
 	// brackets without a port are fine.
 	checkExt(t, Target, "DNAT", 2, []extCase{
 		{family: IPv4, proto: 6, in: "--to-destination 1.2.3.4:80-90/85xyz", hex: "2300000001020304 0000000000000000 0000000001020304 0000000000000000 000000000050005a 0055000000000000", save: "--to-destination 1.2.3.4:80-90/85"},
 		{family: IPv6, in: "--to-destination [2001:db8::1]", hex: "0100000020010db8 0000000000000000 0000000120010db8 0000000000000000 0000000100000000 0000000000000000", save: "--to-destination 2001:db8::1"},
 	})
-	t2CheckErrors(t, "DNAT", 2, IPv4, 6, []string{
+	checkProtoErrors(t, "DNAT", 2, IPv4, 6, []string{
 		"", "--random", "--to-destination 1.2.3.4:80:90", "--to-destination 1.2.3.4:90-80",
 		"--to-destination [1.2.3.4]:80", "--to-destination 1.2.3.4:80-90/0", "--to-destination 1.2.3.4:99999",
 		"--to-destination 1.2.3.4:80x", "--to-destination 1.2.3.4:80-90x", "--to-destination 1.2.3.4:80-http",
@@ -47,10 +47,10 @@ func TestDNAT(t *testing.T) {
 		"--to-destination 1.2.3.4 --random-fully", "--to-destination 2001:db8::1", "--to-destination 01.2.3.4",
 		"--to-destination 1.2.3.4-", "--to-ports 80",
 	})
-	t2CheckErrors(t, "DNAT", 2, IPv4, 0, []string{"--to-destination 1.2.3.4:80"})
-	t2CheckErrors(t, "DNAT", 2, IPv6, 6, []string{
+	checkProtoErrors(t, "DNAT", 2, IPv4, 0, []string{"--to-destination 1.2.3.4:80"})
+	checkProtoErrors(t, "DNAT", 2, IPv6, 6, []string{
 		"--to-destination [2001:db8::1:80", "--to-destination 1.2.3.4", "--to-destination fe80::1%eth0",
 		"--to-destination [2001:db8::1]:http-https",
 	})
-	t2CheckSave(t, "DNAT", 2, IPv4, "0100000001020304 0000000000000000 0000000001020304 0000000000000000 0000000000000000 0055000000000000", "")
+	checkSaveOf(t, "DNAT", 2, IPv4, "0100000001020304 0000000000000000 0000000001020304 0000000000000000 0000000000000000 0055000000000000", "")
 }

@@ -16,5 +16,5 @@ func TestDSCPTarget(t *testing.T) {
 	checkExtErrors(t, Target, "DSCP", 0, IPv4, []string{
 		"", "--set-dscp 64", "--set-dscp 1 --set-dscp-class EF", "--set-dscp-class XX", "--set-dscp-class AF1", "--set-dscp -1",
 	})
-	t2CheckSave(t, "DSCP", 0, IPv4, "40000000 00000000", "")
+	checkSaveOf(t, "DSCP", 0, IPv4, "40000000 00000000", "")
 }

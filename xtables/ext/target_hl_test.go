@@ -11,5 +11,5 @@ func TestHLTarget(t *testing.T) {
 		{family: IPv6, in: "--hl-inc 2", hex: "0102000000000000"},
 	})
 	checkExtErrors(t, Target, "HL", 0, IPv6, []string{"", "--hl-dec 0", "--hl-set 1 --hl-inc 1", "--hl-set 256", "--ttl-set 1"})
-	t2CheckSave(t, "HL", 0, IPv6, "0340000000000000", "")
+	checkSaveOf(t, "HL", 0, IPv6, "0340000000000000", "")
 }

@@ -39,7 +39,7 @@ func init() {
 						}
 						NE.PutUint32(data, uint32(t))
 					case "label":
-						if err := t1PutString(data[4:32], o.Arg()); err != nil {
+						if err := putTruncString(data[4:32], o.Arg()); err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}
 					case "alarm":
@@ -54,7 +54,7 @@ func init() {
 				return data, nil
 			},
 			Save: func(b *strings.Builder, _ RuleInfo, data []byte) error {
-				label, err := t1CString(data[4:32], "IDLETIMER label")
+				label, err := cStringField(data[4:32], "IDLETIMER label")
 				if err != nil {
 					return err
 				}

@@ -22,7 +22,7 @@ type Log struct {
 func (l *Log) Marshal() ([]byte, error) {
 	data := make([]byte, logSize)
 	data[0], data[1] = l.Level, l.Flags
-	if err := t1PutString(data[2:2+logPrefixSize], l.Prefix); err != nil {
+	if err := putTruncString(data[2:2+logPrefixSize], l.Prefix); err != nil {
 		return nil, err
 	}
 	return data, nil
@@ -34,7 +34,7 @@ func UnmarshalLog(data []byte) (*Log, error) {
 	if len(data) < logSize {
 		return nil, fmt.Errorf("LOG: payload of %d bytes, want %d", len(data), logSize)
 	}
-	prefix, err := t1CString(data[2:2+logPrefixSize], "LOG prefix")
+	prefix, err := cStringField(data[2:2+logPrefixSize], "LOG prefix")
 	if err != nil {
 		return nil, err
 	}

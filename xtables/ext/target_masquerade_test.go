@@ -16,13 +16,13 @@ func TestMasquerade(t *testing.T) {
 		{family: IPv6, proto: 6, in: "--to-ports 1000-2000 --random --random-fully", hex: "1600000000000000 0000000000000000 0000000000000000 0000000000000000 0000000003e807d0"},
 		{family: IPv6, proto: 17, in: "--to-ports 53", hex: "0200000000000000 0000000000000000 0000000000000000 0000000000000000 0000000000350035"},
 	})
-	t2CheckErrors(t, "MASQUERADE", 0, IPv4, 6, []string{
+	checkProtoErrors(t, "MASQUERADE", 0, IPv4, 6, []string{
 		"--to-ports :1000", "--to-ports 80:90", "--to-ports 90-80", "--to-ports 70000", "--to-ports 80x",
 		"--random --random", "--to-source 1.2.3.4", "--persistent",
 	})
-	t2CheckErrors(t, "MASQUERADE", 0, IPv4, 0, []string{"--to-ports 80"})
-	t2CheckErrors(t, "MASQUERADE", 0, IPv6, 0, []string{"--to-ports 80"})
+	checkProtoErrors(t, "MASQUERADE", 0, IPv4, 0, []string{"--to-ports 80"})
+	checkProtoErrors(t, "MASQUERADE", 0, IPv6, 0, []string{"--to-ports 80"})
 	// A second range or a flag iptables does not know cannot be printed.
-	t2CheckSave(t, "MASQUERADE", 0, IPv4, "02000000 00000000 00000000 00000000 00000000 00000000", "")
-	t2CheckSave(t, "MASQUERADE", 0, IPv4, "01000000 40000000 00000000 00000000 00000000 00000000", "")
+	checkSaveOf(t, "MASQUERADE", 0, IPv4, "02000000 00000000 00000000 00000000 00000000 00000000", "")
+	checkSaveOf(t, "MASQUERADE", 0, IPv4, "01000000 40000000 00000000 00000000 00000000 00000000", "")
 }

@@ -23,6 +23,6 @@ func TestNetmap(t *testing.T) {
 	})
 	checkExtErrors(t, Target, "NETMAP", 0, IPv6, []string{"--to 10.0.0.0/8", "--to ::/129"})
 	// A range that is not a prefix prints with a dotted mask, as iptables does.
-	t2CheckSave(t, "NETMAP", 0, IPv4, "01000000 01000000 0a000000 0aff00ff 00000000 00000000", "--to 10.0.0.0/255.0.255.0")
-	t2CheckSave(t, "NETMAP", 0, IPv4, "01000000 03000000 0a000000 0affffff 00500050 00000000", "")
+	checkSaveOf(t, "NETMAP", 0, IPv4, "01000000 01000000 0a000000 0aff00ff 00000000 00000000", "--to 10.0.0.0/255.0.255.0")
+	checkSaveOf(t, "NETMAP", 0, IPv4, "01000000 03000000 0a000000 0affffff 00500050 00000000", "")
 }

@@ -31,7 +31,7 @@ func (n *NFLog) Marshal() ([]byte, error) {
 	NE.PutUint16(data[4:], n.Group)
 	NE.PutUint16(data[6:], n.Threshold)
 	NE.PutUint16(data[8:], n.Flags)
-	if err := t1PutString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], n.Prefix); err != nil {
+	if err := putTruncString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], n.Prefix); err != nil {
 		return nil, err
 	}
 	return data, nil
@@ -43,7 +43,7 @@ func UnmarshalNFLog(data []byte) (*NFLog, error) {
 	if len(data) < nflogSize {
 		return nil, fmt.Errorf("NFLOG: payload of %d bytes, want %d", len(data), nflogSize)
 	}
-	prefix, err := t1CString(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], "NFLOG prefix")
+	prefix, err := cStringField(data[nflogPrefixOff:nflogPrefixOff+nflogPrefixSize], "NFLOG prefix")
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func parseNFQueue(in *ParseInput, rev int) ([]byte, error) {
 			}
 			NE.PutUint16(data[0:], uint16(v))
 		case "queue-balance":
-			first, last, err := t1ParseRange16(o.Arg())
+			first, last, err := parseUint16Pair(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
@@ -121,10 +121,10 @@ func saveNFQueue(b *strings.Builder, data []byte, rev int) error {
 	return nil
 }
 
-// t1ParseRange16 parses "first:last" as xtopt_parse_mint does for a
+// parseUint16Pair parses "first:last" as xtopt_parse_mint does for a
 // two-element XTTYPE_UINT16RC: a missing first is 0, a missing last 65535,
 // and both parts must be there (a lone number is not a range).
-func t1ParseRange16(s string) (first, last uint16, err error) {
+func parseUint16Pair(s string) (first, last uint16, err error) {
 	a, z, ok := strings.Cut(s, ":")
 	if !ok {
 		return 0, 0, fmt.Errorf("bad range %q", s)

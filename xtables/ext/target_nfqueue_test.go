@@ -17,7 +17,7 @@ func TestNFQueue(t *testing.T) {
 		"--queue-balance 1:2:3", "--queue-num 1 --queue-cpu-fanout", "--queue-cpu-fanout",
 		"--queue-num 1 --queue-balance 1:2", "--queue-num 65536", "--queue-bypass --queue-bypass",
 	})
-	t1SaveErrors(t, Target, "NFQUEUE", 3, IPv4, "0000 0000 0000 0000", "0000 0100 0400 0000")
+	checkSaveRefused(t, Target, "NFQUEUE", 3, IPv4, "0000 0000 0000 0000", "0000 0100 0400 0000")
 
 	// Older revisions, for rules an older iptables left behind.
 	checkExt(t, Target, "NFQUEUE", 0, []extCase{
@@ -33,5 +33,5 @@ func TestNFQueue(t *testing.T) {
 	checkExtErrors(t, Target, "NFQUEUE", 0, IPv4, []string{"--queue-balance 1:2", "--queue-bypass"})
 	checkExtErrors(t, Target, "NFQUEUE", 1, IPv4, []string{"--queue-bypass"})
 	checkExtErrors(t, Target, "NFQUEUE", 2, IPv4, []string{"--queue-balance 1:2 --queue-cpu-fanout"})
-	t1SaveErrors(t, Target, "NFQUEUE", 2, IPv4, "0100 0200 0200 0000")
+	checkSaveRefused(t, Target, "NFQUEUE", 2, IPv4, "0100 0200 0200 0000")
 }

@@ -22,7 +22,7 @@ type RateEst struct {
 
 func (r *RateEst) marshal() ([]byte, error) {
 	data := make([]byte, 32)
-	if err := t1PutString(data[:IfNameSize], r.Name); err != nil {
+	if err := putTruncString(data[:IfNameSize], r.Name); err != nil {
 		return nil, err
 	}
 	data[16], data[17] = byte(r.Interval), r.EwmaLog

@@ -12,7 +12,7 @@ func TestRedirect(t *testing.T) {
 		{family: IPv6, proto: 6, in: "--to-ports 8080", hex: "0200000000000000 0000000000000000 0000000000000000 0000000000000000 000000001f901f90"},
 		{family: IPv6, in: "--random", hex: "0400000000000000 0000000000000000 0000000000000000 0000000000000000 0000000000000000"},
 	})
-	t2CheckErrors(t, "REDIRECT", 0, IPv4, 6, []string{"--to-ports 80-90/85", "--random-fully", "--to-destination 1.2.3.4"})
-	t2CheckErrors(t, "REDIRECT", 0, IPv6, 6, []string{"--to-ports 80-90/85"})
-	t2CheckErrors(t, "REDIRECT", 0, IPv4, 0, []string{"--to-ports 80"})
+	checkProtoErrors(t, "REDIRECT", 0, IPv4, 6, []string{"--to-ports 80-90/85", "--random-fully", "--to-destination 1.2.3.4"})
+	checkProtoErrors(t, "REDIRECT", 0, IPv6, 6, []string{"--to-ports 80-90/85"})
+	checkProtoErrors(t, "REDIRECT", 0, IPv4, 0, []string{"--to-ports 80"})
 }

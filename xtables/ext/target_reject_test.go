@@ -21,7 +21,7 @@ func TestRejectIPv4(t *testing.T) {
 		"--reject-with icmp6-no-route", "--reject-with", "--reject-with port --reject-with net",
 		"--reject-with icmp-port-unreachable-x",
 	})
-	t1SaveErrors(t, Target, "REJECT", 0, IPv4, "04000000 00000000", "09000000 00000000")
+	checkSaveRefused(t, Target, "REJECT", 0, IPv4, "04000000 00000000", "09000000 00000000")
 }
 
 func TestRejectIPv6(t *testing.T) {
@@ -39,7 +39,7 @@ func TestRejectIPv6(t *testing.T) {
 	checkExtErrors(t, Target, "REJECT", 0, IPv6, []string{
 		"--reject-with icmp6-not-neighbor", "--reject-with icmp-port-unreachable", "--reject-with tcp-reset",
 	})
-	t1SaveErrors(t, Target, "REJECT", 0, IPv6, "02000000 00000000", "05000000 00000000", "09000000 00000000")
+	checkSaveRefused(t, Target, "REJECT", 0, IPv6, "02000000 00000000", "05000000 00000000", "09000000 00000000")
 }
 
 func TestRejectInvertedProto(t *testing.T) {

@@ -31,7 +31,7 @@ func init() {
 					if err := seen.once(o); err != nil {
 						return nil, err
 					}
-					if err := t1PutString(data[v.ctxOff:v.ctxOff+256], o.Arg()); err != nil {
+					if err := putTruncString(data[v.ctxOff:v.ctxOff+256], o.Arg()); err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}
 					data[0] = 1 // SECMARK_MODE_SEL
@@ -45,7 +45,7 @@ func init() {
 				if data[0] != 1 {
 					return fmt.Errorf("SECMARK target: invalid mode %d", data[0])
 				}
-				ctx, err := t1CString(data[v.ctxOff:v.ctxOff+256], "SECMARK context")
+				ctx, err := cStringField(data[v.ctxOff:v.ctxOff+256], "SECMARK context")
 				if err != nil {
 					return err
 				}

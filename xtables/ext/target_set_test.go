@@ -1,43 +1,11 @@
 package ext
 
 import (
-	"fmt"
 	"testing"
 )
 
-// t1FakeIPSets stands in for the kernel's ipset: name -> index and family.
-type t1FakeIPSets map[string]struct {
-	index uint16
-	fam   Family
-}
-
-func (f t1FakeIPSets) Index(name string, fam Family) (uint16, error) {
-	s, ok := f[name]
-	if !ok {
-		return 0, fmt.Errorf("set %q does not exist", name)
-	}
-	if s.fam != fam && s.fam != FamilyAny {
-		return 0, fmt.Errorf("set %q is of family %s", name, s.fam)
-	}
-	return s.index, nil
-}
-
-func (f t1FakeIPSets) Name(index uint16) (string, error) {
-	for n, s := range f {
-		if s.index == index {
-			return n, nil
-		}
-	}
-	return "", fmt.Errorf("no set with index %d", index)
-}
-
 func TestSetTarget(t *testing.T) {
-	names := testNames.with(t1FakeIPSets{
-		"v4":   {0, IPv4},
-		"v6":   {1, IPv6},
-		"list": {2, FamilyAny},
-		"map":  {3, IPv4},
-	})
+	names := testNames.with(fakeIPSets{{"v4", IPv4}, {"v6", IPv6}, {"list", FamilyAny}, {"map", IPv4}})
 	checkExtWith(t, names, Target, "SET", 3, []extCase{
 		{in: "--add-set v4 src", hex: "0000 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000"},
 		{in: "--del-set list dst,src", hex: "ffff 00 00 0200 02 04 ffff 00 00 00000000 ffffffff 00000000"},
@@ -55,7 +23,7 @@ func TestSetTarget(t *testing.T) {
 		"--del-set v4 src --exist", "--del-set v4 src --timeout 5", "--add-set v4 src --timeout 4294967295",
 		"--add-set v4 src --map-mark", "--map-set map src", "--exist",
 	})
-	t1SaveErrors(t, Target, "SET", 3, IPv4,
+	checkSaveRefused(t, Target, "SET", 3, IPv4,
 		"0900 01 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000", // unknown index
 		"0000 07 02 ffff 00 00 ffff 00 00 00000000 ffffffff 00000000", // dim above 6
 		"0000 01 02 ffff 00 00 ffff 00 00 02000000 ffffffff 00000000", // unknown flag

@@ -16,9 +16,9 @@ func TestSNAT(t *testing.T) {
 		{family: IPv6, proto: 6, in: "--to-source [2001:db8::1-2001:db8::2]:1000 --random-fully", hex: "1300000020010db8 0000000000000000 0000000120010db8 0000000000000000 0000000203e803e8"},
 		{family: IPv6, proto: 6, in: "--to-source [2001:db8::1]:1000-2000/1500 --persistent", hex: "2b00000020010db8 0000000000000000 0000000120010db8 0000000000000000 0000000103e807d0", save: "--to-source [2001:db8::1]:1000-2000/0 --persistent"},
 	})
-	t2CheckErrors(t, "SNAT", 0, IPv4, 6, []string{
+	checkProtoErrors(t, "SNAT", 0, IPv4, 6, []string{
 		"", "--random", "--to-source 1.2.3.4 --to-source 1.2.3.5", "--to-source 1.2.3.4:0-http", "--to-destination 1.2.3.4",
 	})
-	t2CheckErrors(t, "SNAT", 0, IPv4, 0, []string{"--to-source 1.2.3.4:1000"})
-	t2CheckErrors(t, "SNAT", 1, IPv6, 6, []string{"", "--to-source 192.0.2.1", "--to-source [2001:db8::1]:"})
+	checkProtoErrors(t, "SNAT", 0, IPv4, 0, []string{"--to-source 1.2.3.4:1000"})
+	checkProtoErrors(t, "SNAT", 1, IPv6, 6, []string{"", "--to-source 192.0.2.1", "--to-source [2001:db8::1]:"})
 }

@@ -13,6 +13,6 @@ func TestSYNPROXY(t *testing.T) {
 	})
 	// iptables stores --wscale 300 as 44 and --mss 65537 as 1; hostwall
 	// refuses values the fields cannot hold.
-	t2CheckErrors(t, "SYNPROXY", 0, IPv4, 6, []string{"--wscale 256", "--mss 65536", "--ecn --ecn", "--wscale x", "--mss"})
-	t2CheckSave(t, "SYNPROXY", 0, IPv4, "20000000 00000000", "")
+	checkProtoErrors(t, "SYNPROXY", 0, IPv4, 6, []string{"--wscale 256", "--mss 65536", "--ecn --ecn", "--wscale x", "--mss"})
+	checkSaveOf(t, "SYNPROXY", 0, IPv4, "20000000 00000000", "")
 }

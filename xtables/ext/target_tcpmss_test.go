@@ -14,6 +14,6 @@ func TestTCPMSSTarget(t *testing.T) {
 		{family: IPv6, proto: 6, in: "--set-mss 65495", hex: "d7ff000000000000"},
 		{family: IPv6, proto: 6, in: "--clamp-mss-to-pmtu", hex: "ffff000000000000"},
 	})
-	t2CheckErrors(t, "TCPMSS", 0, IPv4, 6, []string{"", "--set-mss 65516", "--set-mss -1", "--set-mss 1 --set-mss 2", "--set-mss x"})
-	t2CheckErrors(t, "TCPMSS", 0, IPv6, 6, []string{"--set-mss 65496", "--clamp-mss-to-pmtu --clamp-mss-to-pmtu"})
+	checkProtoErrors(t, "TCPMSS", 0, IPv4, 6, []string{"", "--set-mss 65516", "--set-mss -1", "--set-mss 1 --set-mss 2", "--set-mss x"})
+	checkProtoErrors(t, "TCPMSS", 0, IPv6, 6, []string{"--set-mss 65496", "--clamp-mss-to-pmtu --clamp-mss-to-pmtu"})
 }

@@ -29,7 +29,7 @@ func init() {
 						}
 						copy(data, gw[:])
 					case "oif":
-						if err := t1PutString(data[16:32], o.Arg()); err != nil {
+						if err := putTruncString(data[16:32], o.Arg()); err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}
 					}

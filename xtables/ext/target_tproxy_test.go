@@ -18,11 +18,11 @@ func TestTPROXY(t *testing.T) {
 		{family: IPv4, proto: 17, in: "--on-port 53", hex: "0000000000000000 0000000000350000", save: "--on-port 53 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0"},
 	})
 	// iptables truncates --on-port 70000 to 4464; hostwall refuses it.
-	t2CheckErrors(t, "TPROXY", 1, IPv4, 6, []string{
+	checkProtoErrors(t, "TPROXY", 1, IPv4, 6, []string{
 		"", "--on-ip 1.2.3.4", "--on-port 70000", "--on-port 0x50", "--on-port -1", "--on-port 80x",
 		"--on-port 1 --tproxy-mark 0x10/", "--on-port 1 --on-ip ::1", "--on-port 1 --on-port 2",
 	})
-	t2CheckErrors(t, "TPROXY", 1, IPv4, 0, []string{"--on-port 80"})
-	t2CheckErrors(t, "TPROXY", 1, IPv6, 1, []string{"--on-port 80"})
-	t2CheckErrors(t, "TPROXY", 1, IPv6, 6, []string{"--on-port 1 --on-ip 1.2.3.4"})
+	checkProtoErrors(t, "TPROXY", 1, IPv4, 0, []string{"--on-port 80"})
+	checkProtoErrors(t, "TPROXY", 1, IPv6, 1, []string{"--on-port 80"})
+	checkProtoErrors(t, "TPROXY", 1, IPv6, 6, []string{"--on-port 1 --on-ip 1.2.3.4"})
 }

@@ -14,5 +14,5 @@ func TestTTLTarget(t *testing.T) {
 	checkExtErrors(t, Target, "TTL", 0, IPv4, []string{
 		"", "--ttl-dec 0", "--ttl-inc 0", "--ttl-set 256", "--ttl-set 1 --ttl-dec 1", "--ttl-set 1 --ttl-set 2", "--hl-set 1",
 	})
-	t2CheckSave(t, "TTL", 0, IPv4, "0340000000000000", "")
+	checkSaveOf(t, "TTL", 0, IPv4, "0340000000000000", "")
 }
