@@ -108,7 +108,11 @@ copy /usr/lib/x86_64-linux-gnu/xtables/*.so
 for t in iptables ip6tables; do
   for s in "" -save -restore; do
     ln -sf xtables-legacy-multi "$IRD/usr/sbin/$t-legacy$s"
-    ln -sf xtables-legacy-multi "$IRD/usr/sbin/$t$s"
+    # Plain iptables through the alternatives, as Debian links it (the
+    # detection follows these links); legacy is the guest's choice.
+    ln -sf /etc/alternatives/$t$s "$IRD/usr/sbin/$t$s"
+    mkdir -p "$IRD/etc/alternatives"
+    ln -sf /usr/sbin/$t-legacy$s "$IRD/etc/alternatives/$t$s"
     ln -sf xtables-nft-multi "$IRD/usr/sbin/$t-nft$s"
   done
 done
@@ -129,8 +133,6 @@ cp -r /etc/iproute2 "$IRD/etc/"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$IRD/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$IRD/etc/group"
 : >"$IRD/etc/fstab"
-# Debian's alternatives directory, which the detection test mounts over.
-mkdir -p "$IRD/etc/alternatives"
 
 # Kernel modules: netfilter (x_tables, nf_tables, conntrack, nat, ipset), bridge
 # netfilter, veth, and the text search algorithms xt_string asks for by
