@@ -24,21 +24,23 @@ import (
 // The "state" match of iptables is, since 1.4.x, an alias of conntrack:
 // "-m state --state X" builds a conntrack payload with match_flags
 // STATE|STATE_ALIAS, and the alias flag makes save print "-m state".
+// The match_flags bits (XT_CONNTRACK_*) are exported for the nf_tables
+// encoders.
 const (
-	ctFlagState       = 1 << 0
-	ctFlagProto       = 1 << 1
-	ctFlagOrigSrc     = 1 << 2
-	ctFlagOrigDst     = 1 << 3
-	ctFlagReplSrc     = 1 << 4
-	ctFlagReplDst     = 1 << 5
-	ctFlagStatus      = 1 << 6
-	ctFlagExpires     = 1 << 7
-	ctFlagOrigSrcPort = 1 << 8
-	ctFlagOrigDstPort = 1 << 9
-	ctFlagReplSrcPort = 1 << 10
-	ctFlagReplDstPort = 1 << 11
-	ctFlagDirection   = 1 << 12
-	ctFlagStateAlias  = 1 << 13
+	CTFlagState       = 1 << 0
+	CTFlagProto       = 1 << 1
+	CTFlagOrigSrc     = 1 << 2
+	CTFlagOrigDst     = 1 << 3
+	CTFlagReplSrc     = 1 << 4
+	CTFlagReplDst     = 1 << 5
+	CTFlagStatus      = 1 << 6
+	CTFlagExpires     = 1 << 7
+	CTFlagOrigSrcPort = 1 << 8
+	CTFlagOrigDstPort = 1 << 9
+	CTFlagReplSrcPort = 1 << 10
+	CTFlagReplDstPort = 1 << 11
+	CTFlagDirection   = 1 << 12
+	CTFlagStateAlias  = 1 << 13
 	ctFlagsKnown      = 1<<14 - 1
 
 	// XT_CONNTRACK_STATE_* bits of state_mask.
@@ -88,8 +90,8 @@ var ctAddrOpts = []struct {
 	name string
 	flag uint16
 }{
-	{"ctorigsrc", ctFlagOrigSrc}, {"ctorigdst", ctFlagOrigDst},
-	{"ctreplsrc", ctFlagReplSrc}, {"ctrepldst", ctFlagReplDst},
+	{"ctorigsrc", CTFlagOrigSrc}, {"ctorigdst", CTFlagOrigDst},
+	{"ctreplsrc", CTFlagReplSrc}, {"ctrepldst", CTFlagReplDst},
 }
 
 // ctPortOpts are the port options in payload order.
@@ -97,8 +99,8 @@ var ctPortOpts = []struct {
 	name string
 	flag uint16
 }{
-	{"ctorigsrcport", ctFlagOrigSrcPort}, {"ctorigdstport", ctFlagOrigDstPort},
-	{"ctreplsrcport", ctFlagReplSrcPort}, {"ctrepldstport", ctFlagReplDstPort},
+	{"ctorigsrcport", CTFlagOrigSrcPort}, {"ctorigdstport", CTFlagOrigDstPort},
+	{"ctreplsrcport", CTFlagReplSrcPort}, {"ctrepldstport", CTFlagReplDstPort},
 }
 
 // Conntrack is the value of all three revisions, as libxt_conntrack
@@ -160,7 +162,7 @@ func init() {
 // conntrackSaveName is conntrack_print_name_alias: payloads built by
 // "-m state" print as such.
 func conntrackSaveName(data []byte) string {
-	if len(data) >= 148 && NE.Uint16(data[146:])&ctFlagStateAlias != 0 {
+	if len(data) >= 148 && NE.Uint16(data[146:])&CTFlagStateAlias != 0 {
 		return "state"
 	}
 	return "conntrack"
@@ -226,7 +228,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				return nil, in.Errorf(o, "%v", err)
 			}
 			ct.State |= m
-			flag = ctFlagState
+			flag = CTFlagState
 		case "ctproto":
 			p, err := ParseProtocol(o.Arg())
 			if err != nil {
@@ -240,7 +242,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				return nil, in.Errorf(o, "conntrack: rule would never match protocol")
 			}
 			ct.L4Proto = uint16(p)
-			flag = ctFlagProto
+			flag = CTFlagProto
 		case "ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst":
 			for i, a := range ctAddrOpts {
 				if a.name != o.Name {
@@ -274,21 +276,21 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 				return nil, in.Errorf(o, "%v", err)
 			}
 			ct.Status |= m
-			flag = ctFlagStatus
+			flag = CTFlagStatus
 		case "ctexpire":
 			lo, hi, err := parseUint32Range(o.Arg())
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}
 			ct.ExpiresMin, ct.ExpiresMax = lo, hi
-			flag = ctFlagExpires
+			flag = CTFlagExpires
 		case "ctdir":
-			ct.MatchFlags |= ctFlagDirection
+			ct.MatchFlags |= CTFlagDirection
 			switch {
 			case strings.EqualFold(o.Arg(), "ORIGINAL"):
-				ct.InvFlags &^= ctFlagDirection
+				ct.InvFlags &^= CTFlagDirection
 			case strings.EqualFold(o.Arg(), "REPLY"):
-				ct.InvFlags |= ctFlagDirection
+				ct.InvFlags |= CTFlagDirection
 			default:
 				return nil, in.Errorf(o, "bad value %q (ORIGINAL or REPLY)", o.Arg())
 			}
@@ -306,14 +308,14 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 }
 
 func parseStateAlias(in *ParseInput) ([]byte, error) {
-	ct := Conntrack{MatchFlags: ctFlagState | ctFlagStateAlias}
+	ct := Conntrack{MatchFlags: CTFlagState | CTFlagStateAlias}
 	mask, inv, err := parseStateOption(in)
 	if err != nil {
 		return nil, err
 	}
 	ct.State = uint16(mask)
 	if inv {
-		ct.InvFlags |= ctFlagState
+		ct.InvFlags |= CTFlagState
 	}
 	return ct.Marshal(in.Revision)
 }
@@ -425,23 +427,23 @@ func saveConntrack(b *strings.Builder, r RuleInfo, data []byte) error {
 		return fmt.Errorf("conntrack: unknown match flags %#x", ct.MatchFlags)
 	}
 	const knownStates = ctStateInvalid | ctStateEstablished | ctStateRelated | ctStateNew | ctStateSNAT | ctStateDNAT | ctStateUntracked
-	if ct.MatchFlags&ctFlagState != 0 && ct.State&^knownStates != 0 {
+	if ct.MatchFlags&CTFlagState != 0 && ct.State&^knownStates != 0 {
 		return fmt.Errorf("conntrack: unknown state bits %#x", ct.State)
 	}
-	if ct.MatchFlags&ctFlagStatus != 0 && ct.Status&^0xf != 0 {
+	if ct.MatchFlags&CTFlagStatus != 0 && ct.Status&^0xf != 0 {
 		return fmt.Errorf("conntrack: unknown status bits %#x", ct.Status)
 	}
 	inv := func(flag uint16) string { return Invert(ct.InvFlags&flag != 0) }
-	if ct.MatchFlags&ctFlagState != 0 {
+	if ct.MatchFlags&CTFlagState != 0 {
 		name := "ctstate"
-		if ct.MatchFlags&ctFlagStateAlias != 0 {
+		if ct.MatchFlags&CTFlagStateAlias != 0 {
 			name = "state"
 		}
-		b.WriteString(inv(ctFlagState) + " --" + name)
+		b.WriteString(inv(CTFlagState) + " --" + name)
 		saveCtNames(b, ct.State, ctStatePrint)
 	}
-	if ct.MatchFlags&ctFlagProto != 0 {
-		fmt.Fprintf(b, "%s --ctproto %d", inv(ctFlagProto), ct.L4Proto)
+	if ct.MatchFlags&CTFlagProto != 0 {
+		fmt.Fprintf(b, "%s --ctproto %d", inv(CTFlagProto), ct.L4Proto)
 	}
 	for i, a := range ctAddrOpts {
 		if ct.MatchFlags&a.flag != 0 {
@@ -461,23 +463,23 @@ func saveConntrack(b *strings.Builder, r RuleInfo, data []byte) error {
 			fmt.Fprintf(b, "%s --%s %d:%d", inv(p.flag), p.name, lo, hi)
 		}
 	}
-	if ct.MatchFlags&ctFlagStatus != 0 {
-		b.WriteString(inv(ctFlagStatus) + " --ctstatus")
+	if ct.MatchFlags&CTFlagStatus != 0 {
+		b.WriteString(inv(CTFlagStatus) + " --ctstatus")
 		if ct.Status == 0 {
 			b.WriteString(" NONE")
 		} else {
 			saveCtNames(b, ct.Status, ctStatusNames[1:])
 		}
 	}
-	if ct.MatchFlags&ctFlagExpires != 0 {
+	if ct.MatchFlags&CTFlagExpires != 0 {
 		if ct.ExpiresMin == ct.ExpiresMax {
-			fmt.Fprintf(b, "%s --ctexpire %d", inv(ctFlagExpires), ct.ExpiresMin)
+			fmt.Fprintf(b, "%s --ctexpire %d", inv(CTFlagExpires), ct.ExpiresMin)
 		} else {
-			fmt.Fprintf(b, "%s --ctexpire %d:%d", inv(ctFlagExpires), ct.ExpiresMin, ct.ExpiresMax)
+			fmt.Fprintf(b, "%s --ctexpire %d:%d", inv(CTFlagExpires), ct.ExpiresMin, ct.ExpiresMax)
 		}
 	}
-	if ct.MatchFlags&ctFlagDirection != 0 {
-		if ct.InvFlags&ctFlagDirection != 0 {
+	if ct.MatchFlags&CTFlagDirection != 0 {
+		if ct.InvFlags&CTFlagDirection != 0 {
 			b.WriteString(" --ctdir REPLY")
 		} else {
 			b.WriteString(" --ctdir ORIGINAL")

@@ -177,7 +177,7 @@ func TestConntrackSaveRejects(t *testing.T) {
 	e := Lookup(Match, "conntrack", 3, IPv4)
 	bad := func(off int, v uint16) []byte {
 		d := make([]byte, e.PayloadSize())
-		NE.PutUint16(d[146:], ctFlagState|ctFlagStatus)
+		NE.PutUint16(d[146:], CTFlagState|CTFlagStatus)
 		NE.PutUint16(d[off:], v)
 		return d
 	}

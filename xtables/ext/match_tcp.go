@@ -30,10 +30,10 @@ func (p PortRange) Any() bool { return p.Lo == 0 && p.Hi == 0xffff }
 
 // Src and Dst are the source and destination port options.
 func (t *TCP) Src() PortRange {
-	return PortRange{t.SrcPorts[0], t.SrcPorts[1], t.InvFlags&tcpInvSrcPort != 0}
+	return PortRange{t.SrcPorts[0], t.SrcPorts[1], t.InvFlags&TCPInvSrcPort != 0}
 }
 func (t *TCP) Dst() PortRange {
-	return PortRange{t.DstPorts[0], t.DstPorts[1], t.InvFlags&tcpInvDstPort != 0}
+	return PortRange{t.DstPorts[0], t.DstPorts[1], t.InvFlags&TCPInvDstPort != 0}
 }
 
 // AllDefault reports the value of an option-less "-m tcp": every port,
@@ -66,11 +66,13 @@ func UnmarshalTCP(data []byte) (*TCP, error) {
 	}, nil
 }
 
+// xt_tcp's inversion bits, exported for the nf_tables encoders.
 const (
-	tcpInvSrcPort = 0x01 // XT_TCP_INV_SRCPT
-	tcpInvDstPort = 0x02 // XT_TCP_INV_DSTPT
-	tcpInvFlags   = 0x04 // XT_TCP_INV_FLAGS
-	tcpInvOption  = 0x08 // XT_TCP_INV_OPTION
+	TCPInvSrcPort = 0x01 // XT_TCP_INV_SRCPT
+	TCPInvDstPort = 0x02 // XT_TCP_INV_DSTPT
+	TCPInvFlags   = 0x04 // XT_TCP_INV_FLAGS
+	TCPInvOption  = 0x08 // XT_TCP_INV_OPTION
+	TCPInvMask    = 0x0f // XT_TCP_INV_MASK
 )
 
 var tcpFlagNames = []struct {
@@ -105,9 +107,9 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 	for _, o := range in.Options {
 		switch o.Name {
 		case "source-port", "sport", "destination-port", "dport":
-			ports, inv, key := &t.SrcPorts, uint8(tcpInvSrcPort), "sport"
+			ports, inv, key := &t.SrcPorts, uint8(TCPInvSrcPort), "sport"
 			if o.Name == "destination-port" || o.Name == "dport" {
-				ports, inv, key = &t.DstPorts, tcpInvDstPort, "dport"
+				ports, inv, key = &t.DstPorts, TCPInvDstPort, "dport"
 			}
 			if err := seen.onceAs(o, key); err != nil {
 				return nil, err
@@ -138,7 +140,7 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 			}
 			t.FlagMask, t.FlagCmp = m, c
 			if o.Invert {
-				t.InvFlags |= tcpInvFlags
+				t.InvFlags |= TCPInvFlags
 			}
 		case "tcp-option":
 			if err := seen.once(o); err != nil {
@@ -150,7 +152,7 @@ func parseTCP(in *ParseInput) ([]byte, error) {
 			}
 			t.Option = uint8(v)
 			if o.Invert {
-				t.InvFlags |= tcpInvOption
+				t.InvFlags |= TCPInvOption
 			}
 		}
 	}
@@ -209,11 +211,11 @@ func saveTCP(b *strings.Builder, _ RuleInfo, data []byte) error {
 	}
 	savePorts(b, "sport", t.Src())
 	savePorts(b, "dport", t.Dst())
-	if t.Option != 0 || inv&tcpInvOption != 0 {
-		fmt.Fprintf(b, "%s --tcp-option %d", Invert(inv&tcpInvOption != 0), t.Option)
+	if t.Option != 0 || inv&TCPInvOption != 0 {
+		fmt.Fprintf(b, "%s --tcp-option %d", Invert(inv&TCPInvOption != 0), t.Option)
 	}
-	if t.FlagMask != 0 || inv&tcpInvFlags != 0 {
-		fmt.Fprintf(b, "%s --tcp-flags ", Invert(inv&tcpInvFlags != 0))
+	if t.FlagMask != 0 || inv&TCPInvFlags != 0 {
+		fmt.Fprintf(b, "%s --tcp-flags ", Invert(inv&TCPInvFlags != 0))
 		formatTCPFlags(b, t.FlagMask)
 		b.WriteByte(' ')
 		formatTCPFlags(b, t.FlagCmp)

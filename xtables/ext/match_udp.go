@@ -17,10 +17,10 @@ type UDP struct {
 
 // Src and Dst are the source and destination port options.
 func (u *UDP) Src() PortRange {
-	return PortRange{u.SrcPorts[0], u.SrcPorts[1], u.InvFlags&udpInvSrcPort != 0}
+	return PortRange{u.SrcPorts[0], u.SrcPorts[1], u.InvFlags&UDPInvSrcPort != 0}
 }
 func (u *UDP) Dst() PortRange {
-	return PortRange{u.DstPorts[0], u.DstPorts[1], u.InvFlags&udpInvDstPort != 0}
+	return PortRange{u.DstPorts[0], u.DstPorts[1], u.InvFlags&UDPInvDstPort != 0}
 }
 
 // AllDefault reports the value of an option-less "-m udp" (udp_all_zero).
@@ -51,9 +51,11 @@ func UnmarshalUDP(data []byte) (*UDP, error) {
 	}, nil
 }
 
+// xt_udp's inversion bits, exported for the nf_tables encoders.
 const (
-	udpInvSrcPort = 0x01 // XT_UDP_INV_SRCPT
-	udpInvDstPort = 0x02 // XT_UDP_INV_DSTPT
+	UDPInvSrcPort = 0x01 // XT_UDP_INV_SRCPT
+	UDPInvDstPort = 0x02 // XT_UDP_INV_DSTPT
+	UDPInvMask    = 0x03 // XT_UDP_INV_MASK
 )
 
 func init() {
@@ -76,9 +78,9 @@ func parseUDP(in *ParseInput) ([]byte, error) {
 	u := UDP{SrcPorts: [2]uint16{0, 0xffff}, DstPorts: [2]uint16{0, 0xffff}}
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		ports, group, inv := &u.SrcPorts, "sport", uint8(udpInvSrcPort)
+		ports, group, inv := &u.SrcPorts, "sport", uint8(UDPInvSrcPort)
 		if o.Name == "destination-port" || o.Name == "dport" {
-			ports, group, inv = &u.DstPorts, "dport", udpInvDstPort
+			ports, group, inv = &u.DstPorts, "dport", UDPInvDstPort
 		}
 		if err := seen.onceAs(o, group); err != nil {
 			return nil, err

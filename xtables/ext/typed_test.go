@@ -252,7 +252,7 @@ func TestTypedSizes(t *testing.T) {
 	}
 
 	ct := Conntrack{L4Proto: 6, Port: [4]uint16{0, 8080}, PortHigh: [4]uint16{0, 8081},
-		MatchFlags: ctFlagState | ctFlagOrigDstPort, State: ctStateNew}
+		MatchFlags: CTFlagState | CTFlagOrigDstPort, State: ctStateNew}
 	for rev, size := range map[uint8]uintptr{1: unsafe.Sizeof(cXtConntrackMtinfo1{}),
 		2: unsafe.Sizeof(cXtConntrackMtinfo2{}), 3: unsafe.Sizeof(cXtConntrackMtinfo3{})} {
 		want := ct

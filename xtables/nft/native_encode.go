@@ -230,19 +230,6 @@ func nativeText(ud []byte) (string, error) {
 
 // Values of the kernel's conntrack and reject UAPI the native encoder uses.
 const (
-	ctFlagState       = 1 << 0 // XT_CONNTRACK_STATE
-	ctFlagProto       = 1 << 1
-	ctFlagOrigSrc     = 1 << 2
-	ctFlagOrigDst     = 1 << 3
-	ctFlagReplSrc     = 1 << 4
-	ctFlagReplDst     = 1 << 5
-	ctFlagStatus      = 1 << 6
-	ctFlagOrigSrcPort = 1 << 8
-	ctFlagOrigDstPort = 1 << 9
-	ctFlagReplSrcPort = 1 << 10
-	ctFlagReplDstPort = 1 << 11
-	ctFlagStateAlias  = 1 << 13
-
 	ctStateInvalid   = 1 << 0 // the same bits in xt_conntrack and ct state
 	ctStateEst       = 1 << 1
 	ctStateRel       = 1 << 2
@@ -310,46 +297,25 @@ func nativeMatchExprs(f *xtables.Family, h *xtables.Header, m *xtables.Match) ([
 // inverted full or an empty port range, and the option-less "-m tcp"
 // stay nft_compat.
 func nativeTH(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
-	var spts, dpts [2]uint16
-	var inv, flagMask, flagCmp byte
-	var proto uint16
-	if m.Name == "tcp" {
-		t, err := ext.UnmarshalTCP(m.Data)
-		if err != nil {
-			return nil, nil
-		}
-		spts, dpts, inv, proto = t.SrcPorts, t.DstPorts, t.InvFlags, protoTCP
-		flagMask, flagCmp = t.FlagMask, t.FlagCmp
-		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || t.Option != 0 || t.AllDefault() {
-			return nil, nil
-		}
-	} else {
-		u, err := ext.UnmarshalUDP(m.Data)
-		if err != nil {
-			return nil, nil
-		}
-		spts, dpts, inv, proto = u.SrcPorts, u.DstPorts, u.InvFlags, protoUDP
-		if inv > udpInvMask || u.AllDefault() {
-			return nil, nil
-		}
+	th, ok, err := unpackTH(m)
+	if err != nil || !ok {
+		return nil, nil
 	}
+	spts, dpts, inv, proto := th.spts, th.dpts, th.inv, th.proto
 	if h.Proto != proto || h.InvFlags&xtables.InvProto != 0 {
 		return nil, nil
 	}
 	var out []Expr
-	if m.Name == "tcp" && (flagMask != 0 || flagCmp != 0) {
-		out = append(out,
-			&Payload{Base: unix.NFT_PAYLOAD_TRANSPORT_HEADER, Offset: thTCPFlags, Len: 1, Reg: unix.NFT_REG_1},
-			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{flagMask}, Xor: []byte{0}},
-			&Cmp{Op: cmpOp(inv&tcpInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{flagCmp}})
-	} else if inv&tcpInvFlags != 0 && m.Name == "tcp" {
+	if m.Name == "tcp" && (th.flagMask != 0 || th.flagCmp != 0) {
+		out = th.appendFlags(out)
+	} else if inv&ext.TCPInvFlags != 0 && m.Name == "tcp" {
 		return nil, nil // "! --tcp-flags NONE NONE" matches nothing
 	}
 	for _, p := range []struct {
 		off uint32
 		pts [2]uint16
 		inv bool
-	}{{thSport, spts, inv&tcpInvSrcPort != 0}, {thDport, dpts, inv&tcpInvDstPort != 0}} {
+	}{{thSport, spts, inv&ext.TCPInvSrcPort != 0}, {thDport, dpts, inv&ext.TCPInvDstPort != 0}} {
 		full := p.pts[0] == 0 && p.pts[1] == 0xffff
 		switch {
 		case p.pts[0] > p.pts[1], full && p.inv:
@@ -405,13 +371,13 @@ func ctExprs(f *xtables.Family, ct *ext.Conntrack, rev uint8) []Expr {
 	ne := xtables.NativeEndian
 	flags, inv := ct.MatchFlags, ct.InvFlags
 	state, status := ct.State, ct.Status
-	const known = ctFlagState | ctFlagProto | ctFlagOrigSrc | ctFlagOrigDst | ctFlagReplSrc | ctFlagReplDst |
-		ctFlagStatus | ctFlagOrigSrcPort | ctFlagOrigDstPort | ctFlagReplSrcPort | ctFlagReplDstPort | ctFlagStateAlias
-	if flags&^known != 0 || flags&^ctFlagStateAlias == 0 {
+	const known = ext.CTFlagState | ext.CTFlagProto | ext.CTFlagOrigSrc | ext.CTFlagOrigDst | ext.CTFlagReplSrc | ext.CTFlagReplDst |
+		ext.CTFlagStatus | ext.CTFlagOrigSrcPort | ext.CTFlagOrigDstPort | ext.CTFlagReplSrcPort | ext.CTFlagReplDstPort | ext.CTFlagStateAlias
+	if flags&^known != 0 || flags&^ext.CTFlagStateAlias == 0 {
 		return nil
 	}
-	if flags&ctFlagState != 0 && flags&^(ctFlagState|ctFlagStateAlias) != 0 &&
-		(inv&ctFlagState != 0 || state&(ctStateInvalid|ctStateUntracked) != 0) {
+	if flags&ext.CTFlagState != 0 && flags&^(ext.CTFlagState|ext.CTFlagStateAlias) != 0 &&
+		(inv&ext.CTFlagState != 0 || state&(ctStateInvalid|ctStateUntracked) != 0) {
 		return nil
 	}
 	var out []Expr
@@ -426,20 +392,20 @@ func ctExprs(f *xtables.Family, ct *ext.Conntrack, rev uint8) []Expr {
 			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 4, Mask: m, Xor: make([]byte, 4)},
 			&Cmp{Op: op, Reg: unix.NFT_REG_1, Data: make([]byte, 4)})
 	}
-	if flags&ctFlagState != 0 {
+	if flags&ext.CTFlagState != 0 {
 		if state&^(ctStateInvalid|ctStateEst|ctStateRel|ctStateNew|ctStateUntracked) != 0 || state == 0 {
 			return nil
 		}
-		bits(unix.NFT_CT_STATE, uint32(state), inv&ctFlagState != 0)
+		bits(unix.NFT_CT_STATE, uint32(state), inv&ext.CTFlagState != 0)
 	}
-	if flags&ctFlagProto != 0 {
+	if flags&ext.CTFlagProto != 0 {
 		p := ct.L4Proto
 		if p > 0xff {
 			return nil
 		}
 		out = append(out,
 			&Ct{Key: unix.NFT_CT_PROTOCOL, Reg: unix.NFT_REG_1, Dir: ctDirOriginal, HasDir: true},
-			&Cmp{Op: cmpOp(inv&ctFlagProto != 0), Reg: unix.NFT_REG_1, Data: []byte{byte(p)}})
+			&Cmp{Op: cmpOp(inv&ext.CTFlagProto != 0), Reg: unix.NFT_REG_1, Data: []byte{byte(p)}})
 	}
 	alen := 4
 	if f == xtables.IPv6 {
@@ -450,8 +416,8 @@ func ctExprs(f *xtables.Family, ct *ext.Conntrack, rev uint8) []Expr {
 		key  uint32
 		dir  uint8
 	}{
-		{ctFlagOrigSrc, unix.NFT_CT_SRC, ctDirOriginal}, {ctFlagOrigDst, unix.NFT_CT_DST, ctDirOriginal},
-		{ctFlagReplSrc, unix.NFT_CT_SRC, ctDirReply}, {ctFlagReplDst, unix.NFT_CT_DST, ctDirReply},
+		{ext.CTFlagOrigSrc, unix.NFT_CT_SRC, ctDirOriginal}, {ext.CTFlagOrigDst, unix.NFT_CT_DST, ctDirOriginal},
+		{ext.CTFlagReplSrc, unix.NFT_CT_SRC, ctDirReply}, {ext.CTFlagReplDst, unix.NFT_CT_DST, ctDirReply},
 	} {
 		if flags&a.flag == 0 {
 			continue
@@ -476,8 +442,8 @@ func ctExprs(f *xtables.Family, ct *ext.Conntrack, rev uint8) []Expr {
 		key  uint32
 		dir  uint8
 	}{
-		{ctFlagOrigSrcPort, unix.NFT_CT_PROTO_SRC, ctDirOriginal}, {ctFlagOrigDstPort, unix.NFT_CT_PROTO_DST, ctDirOriginal},
-		{ctFlagReplSrcPort, unix.NFT_CT_PROTO_SRC, ctDirReply}, {ctFlagReplDstPort, unix.NFT_CT_PROTO_DST, ctDirReply},
+		{ext.CTFlagOrigSrcPort, unix.NFT_CT_PROTO_SRC, ctDirOriginal}, {ext.CTFlagOrigDstPort, unix.NFT_CT_PROTO_DST, ctDirOriginal},
+		{ext.CTFlagReplSrcPort, unix.NFT_CT_PROTO_SRC, ctDirReply}, {ext.CTFlagReplDstPort, unix.NFT_CT_PROTO_DST, ctDirReply},
 	} {
 		if flags&p.flag == 0 {
 			continue
@@ -502,11 +468,11 @@ func ctExprs(f *xtables.Family, ct *ext.Conntrack, rev uint8) []Expr {
 		}
 		out = append(out, &Range{Op: op, Reg: unix.NFT_REG_1, From: from, To: to})
 	}
-	if flags&ctFlagStatus != 0 {
+	if flags&ext.CTFlagStatus != 0 {
 		if status == 0 {
 			return nil
 		}
-		bits(unix.NFT_CT_STATUS, uint32(status), inv&ctFlagStatus != 0)
+		bits(unix.NFT_CT_STATUS, uint32(status), inv&ext.CTFlagStatus != 0)
 	}
 	return out
 }

@@ -47,15 +47,6 @@ const (
 	thDport    = 2
 	thTCPFlags = 13
 
-	// xt_tcp and xt_udp inversion bits.
-	tcpInvSrcPort = 0x01
-	tcpInvDstPort = 0x02
-	tcpInvFlags   = 0x04
-	tcpInvMask    = 0x0f // XT_TCP_INV_MASK
-	udpInvSrcPort = 0x01
-	udpInvDstPort = 0x02
-	udpInvMask    = 0x03 // XT_UDP_INV_MASK
-
 	// Protocol numbers.
 	protoICMP   = 1
 	protoTCP    = 6

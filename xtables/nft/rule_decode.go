@@ -679,7 +679,7 @@ func (d *decoder) tcpFlags(s *register, e *Cmp) error {
 	data := d.thMatch(protoTCP)
 	data[9], data[10] = mask, e.Data[0]
 	if e.Op == unix.NFT_CMP_NEQ {
-		data[11] |= tcpInvFlags
+		data[11] |= ext.TCPInvFlags
 	}
 	return nil
 }

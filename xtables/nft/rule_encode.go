@@ -281,40 +281,19 @@ func markExprs(m *ext.MarkInfo) []Expr {
 // 1.8.9 writes as nft_compat: unknown inversion bits, a tcp option, and
 // the all-default match (-p tcp -m tcp), which would otherwise vanish.
 func thExprs(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
-	var spts, dpts [2]uint16
-	var inv, flagMask, flagCmp byte
-	var proto uint16
-	var out []Expr
-	if m.Name == "tcp" {
-		t, err := ext.UnmarshalTCP(m.Data)
-		if err != nil {
-			return nil, err
-		}
-		spts, dpts, inv, proto = t.SrcPorts, t.DstPorts, t.InvFlags, protoTCP
-		flagMask, flagCmp = t.FlagMask, t.FlagCmp
-		if inv&^(tcpInvSrcPort|tcpInvDstPort|tcpInvFlags) != 0 || t.Option != 0 || t.AllDefault() {
-			return nil, nil
-		}
-	} else {
-		u, err := ext.UnmarshalUDP(m.Data)
-		if err != nil {
-			return nil, err
-		}
-		spts, dpts, inv, proto = u.SrcPorts, u.DstPorts, u.InvFlags, protoUDP
-		if inv > udpInvMask || u.AllDefault() {
-			return nil, nil
-		}
+	th, ok, err := unpackTH(m)
+	if err != nil || !ok {
+		return nil, err
 	}
+	spts, dpts, inv, proto := th.spts, th.dpts, th.inv, th.proto
+	var out []Expr
 	if h.Proto != proto {
 		return nil, fmt.Errorf("%w: %s match requires \"-p %s\" (iptables-nft refuses it too)", ErrUnrepresentable, m.Name, m.Name)
 	}
-	if m.Name == "tcp" && flagMask != 0 {
-		out = append(out,
-			&Payload{Base: unix.NFT_PAYLOAD_TRANSPORT_HEADER, Offset: thTCPFlags, Len: 1, Reg: unix.NFT_REG_1},
-			&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{flagMask}, Xor: []byte{0}},
-			&Cmp{Op: cmpOp(inv&tcpInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{flagCmp}})
+	if m.Name == "tcp" && th.flagMask != 0 {
+		out = th.appendFlags(out)
 	}
-	invSrc, invDst := inv&tcpInvSrcPort != 0, inv&tcpInvDstPort != 0
+	invSrc, invDst := inv&ext.TCPInvSrcPort != 0, inv&ext.TCPInvDstPort != 0
 	if spts[0] != 0 && spts[0] == spts[1] && dpts[0] != 0 && dpts[0] == dpts[1] && invSrc == invDst {
 		// Both single ports in one 4-byte compare. With both inverted
 		// this says "not both equal", which is not what "! --sport a
@@ -332,6 +311,42 @@ func thExprs(h *xtables.Header, m *xtables.Match) ([]Expr, error) {
 		out = appendPortRange(out, thDport, dpts, invDst)
 	}
 	return out, nil
+}
+
+// thMatch is what the nf_tables encoders read of a tcp or udp match.
+type thMatch struct {
+	proto                  uint16
+	spts, dpts             [2]uint16
+	inv, flagMask, flagCmp byte
+}
+
+// unpackTH reads a tcp or udp match's typed value. ok is false for what
+// has no expressions and goes as nft_compat, as 1.8.9 writes it:
+// inversion bits beyond the ports and flags, a tcp option, and the
+// all-default match (-p tcp -m tcp), which would otherwise vanish.
+func unpackTH(m *xtables.Match) (th thMatch, ok bool, err error) {
+	if m.Name == "tcp" {
+		t, err := ext.UnmarshalTCP(m.Data)
+		if err != nil {
+			return th, false, err
+		}
+		th = thMatch{protoTCP, t.SrcPorts, t.DstPorts, t.InvFlags, t.FlagMask, t.FlagCmp}
+		return th, th.inv&^(ext.TCPInvSrcPort|ext.TCPInvDstPort|ext.TCPInvFlags) == 0 && t.Option == 0 && !t.AllDefault(), nil
+	}
+	u, err := ext.UnmarshalUDP(m.Data)
+	if err != nil {
+		return th, false, err
+	}
+	th = thMatch{proto: protoUDP, spts: u.SrcPorts, dpts: u.DstPorts, inv: u.InvFlags}
+	return th, th.inv <= ext.UDPInvMask && !u.AllDefault(), nil
+}
+
+// appendFlags is --tcp-flags: the flags byte masked, then compared.
+func (th thMatch) appendFlags(out []Expr) []Expr {
+	return append(out,
+		&Payload{Base: unix.NFT_PAYLOAD_TRANSPORT_HEADER, Offset: thTCPFlags, Len: 1, Reg: unix.NFT_REG_1},
+		&Bitwise{SReg: unix.NFT_REG_1, DReg: unix.NFT_REG_1, Len: 1, Mask: []byte{th.flagMask}, Xor: []byte{0}},
+		&Cmp{Op: cmpOp(th.inv&ext.TCPInvFlags != 0), Reg: unix.NFT_REG_1, Data: []byte{th.flagCmp}})
 }
 
 // appendPortRange is expr_gen_range_cmp16: one port as a compare, 0:N as
