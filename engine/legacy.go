@@ -59,6 +59,8 @@ type legacyTable struct {
 	blob []byte
 	cur  *xtables.Table
 	part *xtables.Partial
+	// inPlace: the table was written over the blob read (part.EncodeInPlace).
+	inPlace bool
 	// After the write: what was written (its info for verify, its layout for a rollback), the counters
 	// the old table's entries had at the swap (by entry, in cur's
 	// layout), and whether they were carried over.
@@ -128,7 +130,7 @@ func applyLegacy(ctx context.Context, jobs []legacyJob, lockFile string, opt Opt
 	ctx = context.WithoutCancel(ctx)
 	var failed error
 	for i, lt := range changed {
-		err := lt.write(ctx)
+		err := lt.write(ctx, i == len(changed)-1)
 		if err == nil {
 			continue
 		}
@@ -185,20 +187,19 @@ func existingTables(f *xtables.Family, dryRun bool) (func(string) bool, error) {
 // is decoded and checked.
 func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 	fam := lt.conn.Family()
-	lt.part, lt.blob = nil, nil
+	lt.part, lt.blob, lt.inPlace = nil, nil, false
 	if !exists && dryRun {
 		lt.cur, lt.info = xtables.EmptyTable(fam, lt.dt.Table), xtables.Info{}
 		return lt.planWhole(nil)
 	}
-	info, blob, err := lt.conn.ReadRaw(ctx, lt.dt.Table)
-	if err != nil {
+	part, info, blob, err := lt.conn.ReadPartial(ctx, lt.dt.Table, partialChains(lt.dt))
+	if err != nil && blob == nil {
 		return err
 	}
-	lt.info, lt.blob = info, blob
-	part, err := xtables.DecodePartial(fam, info, blob, partialChains(lt.dt))
 	if err != nil {
 		return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
 	}
+	lt.info, lt.blob = info, blob
 	plan, err := planFor(part.Table, lt.dt, lt.remove)
 	if err != nil {
 		return err
@@ -262,9 +263,13 @@ func partialChains(dt *policy.DesiredTable) xtables.PartialChains {
 // write replaces the table with the plan's, reading and planning again
 // when another writer got in between (EAGAIN). An error with
 // tr.Written unset means nothing was written.
-func (lt *legacyTable) write(ctx context.Context) error {
+//
+// The last table an apply writes is never put back (a rollback puts back
+// the tables written before one the kernel refuses), so it is encoded
+// over the memory it was read into (last).
+func (lt *legacyTable) write(ctx context.Context, last bool) error {
 	for {
-		err := lt.replace()
+		err := lt.replace(last)
 		if !errors.Is(err, unix.EAGAIN) || lt.tr.Attempts >= maxAttempts {
 			return err
 		}
@@ -281,7 +286,7 @@ func (lt *legacyTable) write(ctx context.Context) error {
 // replace writes the plan's table over the one read with one
 // SET_REPLACE and then gives every surviving entry the counters its old
 // entry had at the moment of the swap, with one SET_ADD_COUNTERS.
-func (lt *legacyTable) replace() error {
+func (lt *legacyTable) replace(inPlace bool) error {
 	next := lt.tr.Plan.Next
 	var (
 		newEnc *xtables.Encoded
@@ -289,7 +294,14 @@ func (lt *legacyTable) replace() error {
 		err    error
 	)
 	if lt.part != nil {
-		newEnc, from, err = lt.part.Encode(next)
+		err = xtables.ErrNoRoom
+		if inPlace {
+			newEnc, from, err = lt.part.EncodeInPlace(next)
+			lt.inPlace = err == nil
+		}
+		if errors.Is(err, xtables.ErrNoRoom) {
+			newEnc, from, err = lt.part.Encode(next)
+		}
 		if err != nil {
 			return fmt.Errorf("encode the new %s table %s: %w", next.Family, next.Name, err)
 		}
@@ -308,7 +320,13 @@ func (lt *legacyTable) replace() error {
 		return err
 	}
 	lt.tr.Written, lt.enc, lt.from, lt.swapped = true, newEnc, from, swapped
-	if i := xtables.CountersDropped(next.Family, lt.blob, swapped); i >= 0 {
+	dropped := -1
+	if lt.part != nil {
+		dropped = lt.part.CountersDropped(swapped)
+	} else {
+		dropped = xtables.CountersDropped(next.Family, lt.blob, swapped)
+	}
+	if i := dropped; i >= 0 {
 		// The table is written; carrying counters over from a table
 		// that was not the one read would be wrong.
 		return fmt.Errorf("%s table %s written, but the table it replaced was not the one read (entry %d counted less than when read): another program wrote it without the xtables lock, and its change is undone", next.Family, next.Name, i)
@@ -339,6 +357,9 @@ func (lt *legacyTable) replace() error {
 // plus, for a rule the write kept, what it counted since.
 func (lt *legacyTable) rollback() error {
 	next := lt.tr.Plan.Next
+	if lt.inPlace {
+		return fmt.Errorf("internal error: the table read was written over")
+	}
 	back := &xtables.Encoded{Info: lt.info, Blob: lt.blob}
 	back.Info.Name = next.Name
 	// from[j]: the entry written that entry j read kept the counters of.

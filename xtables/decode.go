@@ -77,7 +77,7 @@ func (e *rawEntry) isError() bool { return e.kind == kindError }
 // The payloads of the table's matches and targets are slices of blob,
 // not copies: the caller must not modify blob afterwards.
 func Decode(f *Family, info Info, blob []byte) (*Table, error) {
-	s, err := scan(f, info, blob)
+	s, err := scan(f, info, blob, false)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +95,8 @@ type scanned struct {
 	// jumps are the rule entries whose standard verdict is a jump to
 	// a user chain, in blob order.
 	jumps []scanJump
+	// counters are every entry's, when scan was asked for them.
+	counters []Counters
 }
 
 // scanChain is one chain of a scanned blob.
@@ -112,12 +114,17 @@ type scanChain struct {
 type scanJump struct{ entry, from, to int }
 
 // scan checks a blob's entries and chain structure as Decode does and
-// locates its chains, without decoding any rule.
-func scan(f *Family, info Info, blob []byte) (*scanned, error) {
+// locates its chains, without decoding any rule; with counters, it also
+// reads every entry's counters.
+func scan(f *Family, info Info, blob []byte, counters bool) (*scanned, error) {
 	if uint32(len(blob)) != info.Size {
 		return nil, decodeErr(0, "blob is %d bytes, table info says %d", len(blob), info.Size)
 	}
-	entries, _, err := splitEntries(f, blob)
+	var ctrs *[]Counters
+	if counters {
+		ctrs = new([]Counters)
+	}
+	entries, err := splitEntries(f, blob, ctrs)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +163,9 @@ func scan(f *Family, info Info, blob []byte) (*scanned, error) {
 	}
 
 	s := &scanned{f: f, info: info, blob: blob, entries: entries}
+	if ctrs != nil {
+		s.counters = *ctrs
+	}
 	// firstRule maps the offset a jump lands on to the user chain.
 	firstRule := map[int]int{}
 	type pending struct{ entry, from int }
@@ -405,83 +415,87 @@ func checkPlain(e *rawEntry, what string) error {
 }
 
 // splitEntries walks the blob entry by entry, checking every offset,
-// size and name against the blob before reading it. It also counts the
-// matches.
-func splitEntries(f *Family, blob []byte) ([]rawEntry, int, error) {
+// size and name against the blob before reading it; when counters is not
+// nil, it appends every entry's counters to it.
+func splitEntries(f *Family, blob []byte, counters *[]Counters) ([]rawEntry, error) {
 	// Every entry iptables writes is at least an ipt_entry and a
 	// standard target long: room for that many, which the pages not
 	// written to do not cost.
 	out := make([]rawEntry, 0, len(blob)/(f.entrySize+sizeofStandardTgt)+1)
-	nMatches := 0
+	if counters != nil {
+		*counters = make([]Counters, 0, len(blob)/(f.entrySize+sizeofStandardTgt)+1)
+	}
 	for off := 0; off < len(blob); {
 		if off%8 != 0 {
-			return nil, 0, decodeErr(off, "entry not 8-byte aligned")
+			return nil, decodeErr(off, "entry not 8-byte aligned")
 		}
 		if len(blob)-off < f.entrySize+sizeofEntryHeader {
-			return nil, 0, decodeErr(off, "truncated entry")
+			return nil, decodeErr(off, "truncated entry")
 		}
 		b := blob[off:]
 		targetOff := int(ne.Uint16(b[f.offTargetOffset():]))
 		nextOff := int(ne.Uint16(b[f.offNextOffset():]))
 		if nextOff < f.entrySize+sizeofEntryHeader || nextOff > len(b) || nextOff%8 != 0 {
-			return nil, 0, decodeErr(off, "bad next_offset %d", nextOff)
+			return nil, decodeErr(off, "bad next_offset %d", nextOff)
 		}
 		if targetOff < f.entrySize || targetOff+sizeofEntryHeader > nextOff {
-			return nil, 0, decodeErr(off, "bad target_offset %d", targetOff)
+			return nil, decodeErr(off, "bad target_offset %d", targetOff)
 		}
 		e := rawEntry{off: uint32(off), size: uint16(nextOff), targetOff: uint16(targetOff)}
 		if f.addrLen == 16 && (!zero(b[133:136]) || !zero(b[148:152])) {
-			return nil, 0, decodeErr(off, "non-zero padding in ip6t_entry")
+			return nil, decodeErr(off, "non-zero padding in ip6t_entry")
 		}
 		for m := f.entrySize; m < targetOff; {
 			size := int(ne.Uint16(b[m:]))
 			if size < sizeofEntryHeader || m+size > targetOff || size%8 != 0 {
-				return nil, 0, decodeErr(off+m, "bad match size %d", size)
+				return nil, decodeErr(off+m, "bad match size %d", size)
 			}
 			if err := checkName(b[m+2 : m+2+extNameLen]); err != nil {
-				return nil, 0, decodeErr(off+m, "match %v", err)
+				return nil, decodeErr(off+m, "match %v", err)
 			}
 			e.nMatches++
 			m += size
 		}
-		nMatches += int(e.nMatches)
 		// Every field of ipt_ip/ip6t_ip6 is a Header field (the IPv6
 		// padding is zero, checked above).
 		e.plain = e.nMatches == 0 && zero(b[:f.ipSize])
 		tsize := int(ne.Uint16(b[targetOff:]))
 		if tsize != nextOff-targetOff {
-			return nil, 0, decodeErr(off+targetOff, "target size %d does not fill the entry (%d)", tsize, nextOff-targetOff)
+			return nil, decodeErr(off+targetOff, "target size %d does not fill the entry (%d)", tsize, nextOff-targetOff)
 		}
 		tname := b[targetOff+2 : targetOff+2+extNameLen]
 		if err := checkName(tname); err != nil {
-			return nil, 0, decodeErr(off+targetOff, "target %v", err)
+			return nil, decodeErr(off+targetOff, "target %v", err)
 		}
 		payload := b[targetOff+sizeofEntryHeader : nextOff]
 		rev := b[targetOff+31]
 		switch {
 		case tname[0] == 0:
 			if tsize != sizeofStandardTgt || rev != 0 || !zero(payload[4:]) {
-				return nil, 0, decodeErr(off+targetOff, "malformed standard target")
+				return nil, decodeErr(off+targetOff, "malformed standard target")
 			}
 			e.kind, e.verdict = kindStandard, int32(ne.Uint32(payload))
 			if e.verdict < VerdictReturn {
-				return nil, 0, decodeErr(off+targetOff, "unknown verdict %d", e.verdict)
+				return nil, decodeErr(off+targetOff, "unknown verdict %d", e.verdict)
 			}
 		case string(tname[:6]) == "ERROR\x00":
 			if tsize != sizeofErrorTgt || rev != 0 {
-				return nil, 0, decodeErr(off+targetOff, "malformed ERROR target")
+				return nil, decodeErr(off+targetOff, "malformed ERROR target")
 			}
 			if checkName(payload[:errorNameLen]) != nil || !zero(payload[errorNameLen:]) {
-				return nil, 0, decodeErr(off+targetOff, "malformed ERROR target name")
+				return nil, decodeErr(off+targetOff, "malformed ERROR target name")
 			}
 			e.kind = kindError
 		default:
 			e.kind = kindExt
 		}
 		out = append(out, e)
+		if counters != nil {
+			*counters = append(*counters, Counters{ne.Uint64(b[f.offCounters():]), ne.Uint64(b[f.offCounters()+8:])})
+		}
 		off += nextOff
 	}
-	return out, nMatches, nil
+	return out, nil
 }
 
 // checkName checks an extension's name field: NUL-terminated, and the

@@ -2,6 +2,7 @@ package xtables
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -23,6 +24,10 @@ type Partial struct {
 	decoded []bool
 	// index is the entry of every decoded rule.
 	index map[*Rule]int
+	// buf, when the table was read by Conn.ReadPartial, is the memory
+	// the blob is in, from struct ipt_replace's room before it to the
+	// room for growth after it (EncodeInPlace).
+	buf []byte
 }
 
 // PartialChains says which chains DecodePartial decodes.
@@ -41,7 +46,7 @@ type PartialChains struct {
 // sel selects. The blob is the caller's to keep unchanged, as for
 // Decode: the decoded payloads and the chains left out are slices of it.
 func DecodePartial(f *Family, info Info, blob []byte, sel PartialChains) (*Partial, error) {
-	s, err := scan(f, info, blob)
+	s, err := scan(f, info, blob, true)
 	if err != nil {
 		return nil, err
 	}
@@ -187,13 +192,6 @@ func reachOf(g map[string]graphNode) map[string]ext.Hooks {
 	return hooks
 }
 
-// partItem is a chain of the table Encode writes: one of next's, or one
-// left out (raw, by index into scanned.chains).
-type partItem struct {
-	c   *Chain
-	raw int
-}
-
 // Encode lays out the table that holds next's chains (the decoded chains
 // as a plan changes them, with chains added or deleted) and, as they were
 // read, the chains left out: in the order Encode would write the whole
@@ -204,9 +202,122 @@ type partItem struct {
 // counters it keeps, or -1: a rule the same *Rule, a chain's foot the foot
 // of the chain of the same name, an entry of a chain left out itself.
 func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
+	l, err := p.layout(next)
+	if err != nil {
+		return nil, nil, err
+	}
+	buf := makeBlob(sizeofReplace+l.size, 0)
+	b := buf[sizeofReplace:]
+	for _, it := range l.items {
+		if it.raw >= 0 {
+			old := p.span(it.raw)
+			copy(b[it.at:], p.s.blob[old.from:old.to])
+		}
+	}
+	return p.finish(l, buf)
+}
+
+// ErrNoRoom is EncodeInPlace's answer when the table cannot be written
+// where it was read: Encode it then.
+var ErrNoRoom = errors.New("no room to encode the table in place")
+
+// EncodeInPlace is Encode writing the table over the blob it was read
+// into by Conn.ReadPartial, which left room for the struct ipt_replace
+// before it and for some growth after it: the chains left out are moved
+// where they go, not copied into a new buffer of the table's size. It
+// answers ErrNoRoom, having changed nothing, when the table would not
+// fit or the chains left out would change order. Afterwards the blob read
+// is gone: the decoded chains' payloads are moved to memory of their
+// own, and p can neither Encode again nor give its Blob.
+func (p *Partial) EncodeInPlace(next *Table) (enc *Encoded, from []int, err error) {
+	if p.buf == nil {
+		return nil, nil, ErrNoRoom
+	}
+	l, err := p.layout(next)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sizeofReplace+l.size > len(p.buf) {
+		return nil, nil, ErrNoRoom
+	}
+	last := -1
+	for _, it := range l.items {
+		if it.raw >= 0 {
+			if it.raw < last {
+				return nil, nil, ErrNoRoom
+			}
+			last = it.raw
+		}
+	}
+	// The decoded chains are written by finish from l.scratch; their
+	// payloads, shared by next, get memory of their own.
+	p.detach()
+	b := p.buf[sizeofReplace:]
+	// The chains left out keep their order: those moving towards the
+	// start are moved first to last, the others last to first, so that
+	// none is overwritten before it is moved.
+	for _, it := range l.items {
+		if old := p.span(it.raw); it.raw >= 0 && it.at <= old.from {
+			copy(b[it.at:], b[old.from:old.to])
+		}
+	}
+	for k := len(l.items) - 1; k >= 0; k-- {
+		it := l.items[k]
+		if old := p.span(it.raw); it.raw >= 0 && it.at > old.from {
+			copy(b[it.at:], b[old.from:old.to])
+		}
+	}
+	p.s.blob = nil
+	return p.finish(l, p.buf[:sizeofReplace+l.size])
+}
+
+// partItem is a chain of the table Encode writes: one of next's, or one
+// left out (raw, by index into scanned.chains); at is where it starts
+// in the blob written.
+type partItem struct {
+	c   *Chain
+	raw int
+	at  int
+	// scratch is where the entries of one of next's chains are in
+	// partLayout.scratch, from is their old entries.
+	scratch []byte
+	from    []int
+}
+
+// partLayout is a table as Encode lays it out.
+type partLayout struct {
+	items   []partItem
+	x       *encoder
+	size    int
+	entries int
+}
+
+// oldSpan is where a chain left out is in the blob read.
+type oldSpan struct{ from, to int }
+
+// span is the bytes of chain ci in the blob read, its head included.
+func (p *Partial) span(ci int) oldSpan {
+	if ci < 0 {
+		return oldSpan{}
+	}
+	s := p.s
+	sc := s.chains[ci]
+	start := sc.first
+	if sc.head >= 0 {
+		start = sc.head
+	}
+	return oldSpan{int(s.entries[start].off), int(s.entries[sc.foot].off) + int(s.entries[sc.foot].size)}
+}
+
+// layout orders and checks the chains of the table to write, says where
+// each goes and encodes next's chains.
+func (p *Partial) layout(next *Table) (*partLayout, error) {
 	s, f := p.s, p.s.f
+	if s.blob == nil {
+		return nil, fmt.Errorf("the table read was written over")
+	}
 	if next.Family != f || next.Name != s.info.Name {
-		return nil, nil, fmt.Errorf("table %s %s is not the partial table %s %s", next.Family, next.Name, f, s.info.Name)
+		return nil, fmt.Errorf("table %s %s is not the partial table %s %s", next.Family, next.Name, f, s.info.Name)
 	}
 	// The chains in the order PlanTable leaves them before sorting: as
 	// read (next's in place of the decoded ones, which next may have
@@ -214,7 +325,7 @@ func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
 	nextByName := make(map[string]*Chain, len(next.Chains))
 	for _, c := range next.Chains {
 		if nextByName[c.Name] != nil {
-			return nil, nil, fmt.Errorf("chain %s defined twice", c.Name)
+			return nil, fmt.Errorf("chain %s defined twice", c.Name)
 		}
 		nextByName[c.Name] = c
 	}
@@ -224,7 +335,7 @@ func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
 		readByName[c.name] = ci
 		if !p.decoded[ci] {
 			if nextByName[c.name] != nil {
-				return nil, nil, fmt.Errorf("chain %s defined twice", c.name)
+				return nil, fmt.Errorf("chain %s defined twice", c.name)
 			}
 			items = append(items, partItem{c: &Chain{Name: c.name, Hook: c.hook}, raw: ci})
 		} else if nc := nextByName[c.name]; nc != nil {
@@ -261,12 +372,14 @@ func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
 		}
 	}
 	if _, err := shell.checkChains(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	x := &encoder{t: shell, jumpTo: make(map[string]int, len(items)), entries: 1}
-	size := 0
-	for _, it := range items {
+	size, scratch := 0, 0
+	for k := range items {
+		it := &items[k]
 		c := it.c
+		it.at = size
 		if !c.Builtin() {
 			size += f.errorHeadLen
 			x.jumpTo[c.Name] = size
@@ -278,45 +391,52 @@ func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
 			x.entries += sc.foot - sc.first + 1
 			continue
 		}
+		n := size
 		for i, r := range c.Rules {
-			n, err := shell.checkRule(seen, c, i, r)
+			m, err := shell.checkRule(seen, c, i, r)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			size += n
+			size += m
 		}
 		size += f.entrySize + sizeofStandardTgt
 		x.entries += len(c.Rules) + 1
-	}
-	size += f.errorHeadLen
-	x.size = size
-	x.resetHooks()
-
-	buf := make([]byte, sizeofReplace+size)
-	enc = &Encoded{Blob: buf[sizeofReplace:], buf: buf}
-	from = make([]int, 0, x.entries)
-	b := enc.Blob
-	off := 0
-	put := func(e layoutEntry, old int) error {
-		n, err := x.put(b[off:], off, e)
-		if err != nil {
-			return err
+		scratch += size - n
+		if !c.Builtin() {
+			scratch += f.errorHeadLen
 		}
-		from = append(from, old)
-		off += n
-		return nil
 	}
-	for _, it := range items {
-		c := it.c
+	x.size = size + f.errorHeadLen
+	x.resetHooks()
+	l := &partLayout{items: items, x: x, size: x.size, entries: x.entries}
+
+	// next's chains, each where it goes, into scratch memory.
+	buf := make([]byte, scratch)
+	for k := range items {
+		it := &items[k]
 		if it.raw >= 0 {
-			if err := p.copyChain(x, b, &off, s.chains[it.raw], &from); err != nil {
-				return nil, nil, err
-			}
 			continue
+		}
+		c := it.c
+		end := size
+		if k+1 < len(items) {
+			end = items[k+1].at
+		}
+		b := buf[: end-it.at : end-it.at]
+		buf = buf[end-it.at:]
+		off := 0
+		put := func(e layoutEntry, old int) error {
+			n, err := x.put(b[off:], it.at+off, e)
+			if err != nil {
+				return err
+			}
+			it.from = append(it.from, old)
+			off += n
+			return nil
 		}
 		if !c.Builtin() {
 			if err := put(layoutEntry{kind: entryHead, chain: c}, -1); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		for i, r := range c.Rules {
@@ -325,7 +445,7 @@ func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
 				old = -1
 			}
 			if err := put(layoutEntry{kind: entryRule, first: i == 0 && c.Builtin(), chain: c, rule: r}, old); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		old := -1
@@ -333,67 +453,121 @@ func (p *Partial) Encode(next *Table) (enc *Encoded, from []int, err error) {
 			old = s.chains[ci].foot
 		}
 		if err := put(layoutEntry{kind: entryFoot, first: len(c.Rules) == 0 && c.Builtin(), chain: c}, old); err != nil {
-			return nil, nil, err
+			return nil, err
+		}
+		it.scratch = b[:off]
+	}
+	return l, nil
+}
+
+// finish completes a table whose chains left out are in place in buf
+// (after struct ipt_replace): next's chains from scratch, the final
+// ERROR entry, the jumps and fall-throughs of the chains left out moved;
+// and the info.
+func (p *Partial) finish(l *partLayout, buf []byte) (*Encoded, []int, error) {
+	s, x := p.s, l.x
+	b := buf[sizeofReplace:]
+	from := make([]int, 0, l.entries)
+	for _, it := range l.items {
+		if it.raw < 0 {
+			copy(b[it.at:], it.scratch)
+			from = append(from, it.from...)
+			continue
+		}
+		sc := s.chains[it.raw]
+		delta := it.at - p.span(it.raw).from
+		if sc.hook >= 0 {
+			x.validHooks |= 1 << sc.hook
+			x.hookEntry[sc.hook] = uint32(int(s.entries[sc.first].off) + delta)
+			x.underflow[sc.hook] = uint32(int(s.entries[sc.foot].off) + delta)
+		}
+		start := sc.first
+		if sc.head >= 0 {
+			start = sc.head
+		}
+		j, _ := slices.BinarySearchFunc(s.jumps, start, func(j scanJump, i int) int { return cmp.Compare(j.entry, i) })
+		for i := start; i <= sc.foot; i++ {
+			e := &s.entries[i]
+			if i == sc.head {
+				from = append(from, -1)
+				continue
+			}
+			from = append(from, i)
+			if e.kind != kindStandard || e.verdict < 0 {
+				continue
+			}
+			at := int(e.off) + delta + int(e.targetOff) + sizeofEntryHeader
+			if j < len(s.jumps) && s.jumps[j].entry == i {
+				name := s.chains[s.jumps[j].to].name
+				to, ok := x.jumpTo[name]
+				if !ok {
+					return nil, nil, fmt.Errorf("chain %s jumps to %s, which the table written has not", sc.name, name)
+				}
+				ne.PutUint32(b[at:], uint32(to))
+				j++
+				continue
+			}
+			ne.PutUint32(b[at:], uint32(int(e.off)+int(e.size)+delta)) // a fall-through: the next entry
 		}
 	}
-	if err := put(layoutEntry{kind: entryTail}, -1); err != nil {
+	tail := l.size - x.t.Family.errorHeadLen
+	clear(b[tail:l.size]) // put writes into zeros; in place, the old bytes are there
+	if _, err := x.put(b[tail:l.size], tail, layoutEntry{kind: entryTail}); err != nil {
 		return nil, nil, err
 	}
-	if off != size || len(from) != x.entries {
-		return nil, nil, fmt.Errorf("internal error: encoded %d bytes and %d entries, planned %d and %d", off, len(from), size, x.entries)
+	from = append(from, -1)
+	if len(from) != l.entries {
+		return nil, nil, fmt.Errorf("internal error: encoded %d entries, planned %d", len(from), l.entries)
 	}
-	enc.Info.Name = next.Name
-	enc.Info.Size = uint32(size)
-	enc.Info.NumEntries = uint32(x.entries)
+	enc := &Encoded{Blob: b[:l.size], buf: buf[:sizeofReplace+l.size]}
+	enc.Info.Name = x.t.Name
+	enc.Info.Size = uint32(l.size)
+	enc.Info.NumEntries = uint32(l.entries)
 	enc.Info.ValidHooks, enc.Info.HookEntry, enc.Info.Underflow = x.hooks()
 	return enc, from, nil
 }
 
-// copyChain writes chain sc as read at *off of b: its bytes, with every
-// jump moved to where x lays out its target and every fall-through
-// verdict to the entry after it now; and the hook entry and underflow
-// of a built-in chain.
-func (p *Partial) copyChain(x *encoder, b []byte, off *int, sc scanChain, from *[]int) error {
-	s := p.s
-	start := sc.first
-	if sc.head >= 0 {
-		start = sc.head
-	}
-	oldStart := int(s.entries[start].off)
-	end := int(s.entries[sc.foot].off) + int(s.entries[sc.foot].size)
-	copy(b[*off:], s.blob[oldStart:end])
-	delta := *off - oldStart
-	if sc.hook >= 0 {
-		x.validHooks |= 1 << sc.hook
-		x.hookEntry[sc.hook] = uint32(int(s.entries[sc.first].off) + delta)
-		x.underflow[sc.hook] = uint32(int(s.entries[sc.foot].off) + delta)
-	}
-	// The jumps of this chain, found by binary search in s.jumps (blob
-	// order, so by entry).
-	j, _ := slices.BinarySearchFunc(s.jumps, start, func(j scanJump, i int) int { return cmp.Compare(j.entry, i) })
-	for i := start; i <= sc.foot; i++ {
-		e := &s.entries[i]
-		switch {
-		case i == sc.head:
-			*from = append(*from, -1)
-			continue
-		case e.kind != kindStandard || e.verdict < 0:
-		case j < len(s.jumps) && s.jumps[j].entry == i:
-			to, ok := x.jumpTo[s.chains[s.jumps[j].to].name]
-			if !ok {
-				return fmt.Errorf("chain %s jumps to %s, which the table written has not", sc.name, s.chains[s.jumps[j].to].name)
+// detach gives the payloads of the decoded rules memory of their own,
+// so that the blob read can be written over.
+func (p *Partial) detach() {
+	n := 0
+	for _, c := range p.Table.Chains {
+		for _, r := range c.Rules {
+			for _, m := range r.Matches {
+				n += len(m.Data)
 			}
-			at := int(e.off) + delta + int(e.targetOff) + sizeofEntryHeader
-			ne.PutUint32(b[at:], uint32(to))
-			j++
-		default: // a fall-through: the verdict is the next entry's offset
-			at := int(e.off) + delta + int(e.targetOff) + sizeofEntryHeader
-			ne.PutUint32(b[at:], uint32(int(e.off)+int(e.size)+delta))
+			n += len(r.Target.Data)
 		}
-		*from = append(*from, i)
 	}
-	*off += end - oldStart
-	return nil
+	mem := make([]byte, 0, n)
+	own := func(b []byte) []byte {
+		if len(b) == 0 {
+			return b
+		}
+		at := len(mem)
+		mem = append(mem, b...)
+		return mem[at:len(mem):len(mem)]
+	}
+	for _, c := range p.Table.Chains {
+		for _, r := range c.Rules {
+			for k := range r.Matches {
+				r.Matches[k].Data = own(r.Matches[k].Data)
+			}
+			r.Target.Data = own(r.Target.Data)
+		}
+	}
+}
+
+// CountersDropped returns the first entry whose counters when read are
+// higher than those at the same index of later (-1 if none): counters
+// only grow while a table stays in place.
+func (p *Partial) CountersDropped(later []Counters) int {
+	for i := range min(len(later), len(p.s.counters)) {
+		if c := p.s.counters[i]; later[i].Packets < c.Packets || later[i].Bytes < c.Bytes {
+			return i
+		}
+	}
+	return -1
 }
 
 // CountersDropped returns the first entry of blob, a table's entries as

@@ -160,3 +160,91 @@ func TestPartialReach(t *testing.T) {
 		}
 	}
 }
+
+// inPlace is DecodePartial of a copy of blob laid out as
+// Conn.ReadPartial lays it out, with room bytes to grow.
+func inPlace(t *testing.T, g golden, sel PartialChains, room int) *Partial {
+	t.Helper()
+	whole := make([]byte, sizeofReplace+len(g.blob), sizeofReplace+len(g.blob)+room)
+	copy(whole[sizeofReplace:], g.blob)
+	p, err := DecodePartial(g.fam, g.info, whole[sizeofReplace:], sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.buf = whole[:cap(whole)]
+	return p
+}
+
+// TestPartialEncodeInPlace: written over the blob it was read into, a
+// changed table is what Encode writes, entries keep the same counters,
+// and the decoded rules keep their payloads; without room to grow, it
+// is refused and nothing changes.
+func TestPartialEncodeInPlace(t *testing.T) {
+	for _, g := range loadGolden(t) {
+		full, err := Decode(g.fam, g.info, g.blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range full.Chains {
+			sel := PartialChains{Keep: []string{c.Name}}
+			change := func(p *Partial) *Table {
+				next := *p.Table
+				next.Chains = slices.Clone(next.Chains)
+				for i, d := range next.Chains {
+					if d.Name == c.Name {
+						nc := *d
+						nc.Rules = append(slices.Clone(d.Rules), &Rule{Target: Target{Verdict: VerdictDrop}})
+						if len(d.Rules) > 1 {
+							nc.Rules = nc.Rules[1:] // and one removed: the chains after move both ways
+						}
+						next.Chains[i] = &nc
+					}
+				}
+				nc := NewUserChain("AAA-NEW")
+				nc.Rules = []*Rule{{Target: Target{Verdict: VerdictAccept}}}
+				next.Chains = append(next.Chains, nc)
+				next.SortChains()
+				return &next
+			}
+			fresh, err := DecodePartial(g.fam, g.info, g.blob, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantEnc, wantFrom, err := fresh.Encode(change(fresh))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := inPlace(t, g, sel, 4096)
+			var before []string
+			for _, d := range p.Table.Chains {
+				for _, r := range d.Rules {
+					before = append(before, p.Table.RuleText(d, r, false))
+				}
+			}
+			enc, from, err := p.EncodeInPlace(change(p))
+			if err != nil {
+				t.Fatalf("%s chain %s: %v", g.name, c.Name, err)
+			}
+			if !bytes.Equal(enc.Blob, wantEnc.Blob) || enc.Info != wantEnc.Info || !slices.Equal(from, wantFrom) {
+				t.Errorf("%s chain %s: written in place, the table differs: blob %v info %v from %v", g.name, c.Name, bytes.Equal(enc.Blob, wantEnc.Blob), enc.Info == wantEnc.Info, slices.Equal(from, wantFrom))
+			}
+			var after []string
+			for _, d := range p.Table.Chains {
+				for _, r := range d.Rules {
+					after = append(after, p.Table.RuleText(d, r, false))
+				}
+			}
+			if !slices.Equal(before, after) {
+				t.Errorf("%s chain %s: the decoded rules changed", g.name, c.Name)
+			}
+			if _, _, err := p.Encode(p.Table); err == nil {
+				t.Errorf("%s: encoded again after writing over the blob", g.name)
+			}
+			q := inPlace(t, g, sel, 0)
+			next := change(q)
+			if _, _, err := q.EncodeInPlace(next); err != ErrNoRoom && len(wantEnc.Blob) > len(g.blob) {
+				t.Errorf("%s chain %s: no room to grow, got %v", g.name, c.Name, err)
+			}
+		}
+	}
+}

@@ -177,6 +177,21 @@ func (c *Conn) ReadRaw(ctx context.Context, table string) (Info, []byte, error) 
 
 // readRaw is ReadRaw reading into buf when it is large enough.
 func (c *Conn) readRaw(ctx context.Context, table string, buf []byte) (Info, []byte, error) {
+	return c.readInto(ctx, table, func(n int) []byte {
+		if len(buf) >= n {
+			// The kernel leaves the bytes after each extension's name
+			// as they were: they must be zero, as in a new buffer.
+			b := buf[:n]
+			clear(b)
+			return b
+		}
+		return makeBlob(n, 0)
+	})
+}
+
+// readInto is ReadRaw reading into memory from alloc, which must give n
+// zero bytes (struct ipt_get_entries and the entries).
+func (c *Conn) readInto(ctx context.Context, table string, alloc func(n int) []byte) (Info, []byte, error) {
 	for try := 0; ; try++ {
 		if err := ctx.Err(); err != nil {
 			return Info{}, nil, err
@@ -186,15 +201,7 @@ func (c *Conn) readRaw(ctx context.Context, table string, buf []byte) (Info, []b
 			return info, nil, err
 		}
 		n := sizeofGetEntries + int(info.Size)
-		var b []byte
-		if len(buf) >= n {
-			// The kernel leaves the bytes after each extension's name
-			// as they were: they must be zero, as in a new buffer.
-			b = buf[:n]
-			clear(b)
-		} else {
-			b = make([]byte, n)
-		}
+		b := alloc(n)[:n]
 		copy(b, table)
 		ne.PutUint32(b[tableNameLen:], info.Size)
 		_, err = c.getsockopt(soGetEntries, b)
@@ -207,6 +214,29 @@ func (c *Conn) readRaw(ctx context.Context, table string, buf []byte) (Info, []b
 		}
 		return info, b[sizeofGetEntries:], nil
 	}
+}
+
+// ReadPartial reads a table as ReadRaw does and decodes the chains sel
+// selects (DecodePartial), into memory with room for struct ipt_replace
+// before the entries and for some growth after them, so that the
+// Partial can EncodeInPlace. A blob DecodePartial refuses is returned
+// with its error.
+func (c *Conn) ReadPartial(ctx context.Context, table string, sel PartialChains) (*Partial, Info, []byte, error) {
+	var whole []byte
+	info, blob, err := c.readInto(ctx, table, func(n int) []byte {
+		front := sizeofReplace - sizeofGetEntries
+		whole = makeBlob(front+n, max(64<<10, n/32))
+		return whole[front:]
+	})
+	if err != nil {
+		return nil, info, nil, err
+	}
+	p, err := DecodePartial(c.fam, info, blob, sel)
+	if err != nil {
+		return nil, info, blob, err
+	}
+	p.buf = whole[:cap(whole)]
+	return p, info, blob, nil
 }
 
 // ReadBack reads table t back after enc, which holds Encode(t), was
