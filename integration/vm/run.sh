@@ -120,7 +120,9 @@ for t in modprobe insmod rmmod lsmod modinfo depmod; do ln -sf ../bin/kmod "$IRD
 # /bin/sh is dash, as on Debian: busybox's sh runs its own applets in
 # preference to PATH, so "ip netns exec" in a test's sh -c would be
 # busybox's ip, which has no netns.
-copy /usr/bin/dash
+# The same for programs that run another by name (timeout, chroot):
+# coreutils', as on Debian.
+copy /usr/bin/dash /usr/bin/timeout /usr/sbin/chroot
 ln -s dash "$IRD/usr/bin/sh"
 cp /bin/busybox "$IRD/usr/bin/busybox"
 for a in $(/bin/busybox --list); do
