@@ -190,7 +190,7 @@ func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 	lt.part, lt.blob, lt.inPlace = nil, nil, false
 	if !exists && dryRun {
 		lt.cur, lt.info = xtables.EmptyTable(fam, lt.dt.Table), xtables.Info{}
-		return lt.planWhole(nil)
+		return lt.planWhole()
 	}
 	part, info, blob, err := lt.conn.ReadPartial(ctx, lt.dt.Table, partialChains(lt.dt))
 	if err != nil && blob == nil {
@@ -211,7 +211,7 @@ func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 			return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
 		}
 		lt.cur = cur
-		return lt.planWhole(nil)
+		return lt.planWhole()
 	}
 	lt.cur, lt.part = part.Table, part
 	// The hooks that reach the decoded chains through the others count
@@ -220,12 +220,12 @@ func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 }
 
 // planWhole plans lt.cur, a whole table.
-func (lt *legacyTable) planWhole(reached map[string]ext.Hooks) error {
+func (lt *legacyTable) planWhole() error {
 	plan, err := planFor(lt.cur, lt.dt, lt.remove)
 	if err != nil {
 		return err
 	}
-	return lt.check(plan, reached)
+	return lt.check(plan, nil)
 }
 
 // check refuses a changing plan whose table the kernel would refuse, and
@@ -320,7 +320,7 @@ func (lt *legacyTable) replace(inPlace bool) error {
 		return err
 	}
 	lt.tr.Written, lt.enc, lt.from, lt.swapped = true, newEnc, from, swapped
-	dropped := -1
+	var dropped int // the first entry that counted less than when read
 	if lt.part != nil {
 		dropped = lt.part.CountersDropped(swapped)
 	} else {

@@ -97,12 +97,6 @@ func DecodePartial(f *Family, info Info, blob []byte, sel PartialChains) (*Parti
 	return p, nil
 }
 
-// Info is the table's info as read.
-func (p *Partial) Info() Info { return p.s.info }
-
-// Blob is the table's entries as read.
-func (p *Partial) Blob() []byte { return p.s.blob }
-
 // Reach returns the hooks every chain of next (the decoded chains as a
 // plan changes them) is reached from in the whole table that p.Encode
 // writes for next, through its rules and those of the chains left out;
@@ -228,7 +222,7 @@ var ErrNoRoom = errors.New("no room to encode the table in place")
 // answers ErrNoRoom, having changed nothing, when the table would not
 // fit or the chains left out would change order. Afterwards the blob read
 // is gone: the decoded chains' payloads are moved to memory of their
-// own, and p can neither Encode again nor give its Blob.
+// own, and p cannot Encode again.
 func (p *Partial) EncodeInPlace(next *Table) (enc *Encoded, from []int, err error) {
 	if p.buf == nil {
 		return nil, nil, ErrNoRoom
