@@ -63,7 +63,12 @@ func startWatch(t *testing.T, ns string, args ...string) *watcher {
 		t.Fatal(err)
 	}
 	go func() { w.cmd.Wait(); close(w.done) }()
-	t.Cleanup(func() { w.Stop(t) })
+	t.Cleanup(func() {
+		w.Stop(t)
+		if t.Failed() {
+			t.Logf("the watcher's log:\n%s", w.Log())
+		}
+	})
 	waitFor(t, 10*time.Second, "the watcher's first reconcile", func() bool {
 		s, err := watch.ReadStatus(filepath.Join(w.runDir, "watch.json"))
 		select {
