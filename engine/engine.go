@@ -30,7 +30,7 @@ type Options struct {
 	// ErrLockBusy; a context that ends first stops the wait as well.
 	LockWait time.Duration
 	// Interfaces lists the interfaces a hook marked external-interfaces
-	// expands to (ExternalInterfaces when nil).
+	// expands to (externalInterfaces when nil).
 	Interfaces func(patterns []string) ([]string, error)
 	// Remove takes the owned chains of the desired states away, with
 	// every rule jumping to them (the hooks), instead of applying them:

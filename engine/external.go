@@ -18,9 +18,9 @@ import (
 // bridges and the container ends of veth pairs.
 var internalPatterns = []string{"lo", "docker0", "br-*", "veth*", "cni*"}
 
-// IsInternal reports whether an interface is one a marked hook never
+// isInternal reports whether an interface is one a marked hook never
 // expands to.
-func IsInternal(name string) bool {
+func isInternal(name string) bool {
 	for _, p := range internalPatterns {
 		if ok, _ := path.Match(p, name); ok {
 			return true
@@ -29,11 +29,11 @@ func IsInternal(name string) bool {
 	return false
 }
 
-// ExternalInterfaces lists, sorted, the interfaces of the calling
+// externalInterfaces lists, sorted, the interfaces of the calling
 // thread's network namespace that hooks marked external-interfaces
 // expand to: those carrying a default route (IPv4 or IPv6, in the main
 // table), and those matching one of patterns, less the internal ones.
-func ExternalInterfaces(patterns []string) ([]string, error) {
+func externalInterfaces(patterns []string) ([]string, error) {
 	links, err := netlink.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("list interfaces: %w", err)
@@ -41,7 +41,7 @@ func ExternalInterfaces(patterns []string) ([]string, error) {
 	byIndex := map[int]string{}
 	var out []string
 	add := func(name string) {
-		if name != "" && !IsInternal(name) && !slices.Contains(out, name) {
+		if name != "" && !isInternal(name) && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
@@ -81,11 +81,11 @@ func isDefault(dst *net.IPNet) bool {
 	return ones == 0
 }
 
-// ExpandExternal returns ds with every hook marked external-interfaces
+// expandExternal returns ds with every hook marked external-interfaces
 // replaced by one hook per interface ifaces gives for its patterns (the
 // same rule with -i NAME), in name order. ds are not changed. Without a
 // marked hook it returns ds itself.
-func ExpandExternal(ds []*policy.Desired, ifaces func(patterns []string) ([]string, error)) ([]*policy.Desired, error) {
+func expandExternal(ds []*policy.Desired, ifaces func(patterns []string) ([]string, error)) ([]*policy.Desired, error) {
 	marked := false
 	for _, d := range ds {
 		for _, dt := range d.Tables {
@@ -133,9 +133,9 @@ func ExpandExternal(ds []*policy.Desired, ifaces func(patterns []string) ([]stri
 	return out, nil
 }
 
-// ExpansionNotes says, per marked hook, what it expanded to: for apply
+// expansionNotes says, per marked hook, what it expanded to: for apply
 // --dry-run and the watch log.
-func ExpansionNotes(ds []*policy.Desired, ifaces func(patterns []string) ([]string, error)) []string {
+func expansionNotes(ds []*policy.Desired, ifaces func(patterns []string) ([]string, error)) []string {
 	var notes []string
 	for _, d := range ds {
 		for _, dt := range d.Tables {

@@ -15,7 +15,7 @@ func TestExpandExternal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := []*policy.Desired{d}
-	out, err := ExpandExternal(ds, func([]string) ([]string, error) { return []string{"eno1", "ens3", "wan0"}, nil })
+	out, err := expandExternal(ds, func([]string) ([]string, error) { return []string{"eno1", "ens3", "wan0"}, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +31,11 @@ func TestExpandExternal(t *testing.T) {
 		t.Errorf("the input was changed")
 	}
 	for _, name := range []string{"lo", "docker0", "br-1a2b", "veth12", "cni0"} {
-		if !IsInternal(name) {
+		if !isInternal(name) {
 			t.Errorf("%s is internal", name)
 		}
 	}
-	if IsInternal("eth0") || IsInternal("ext0") {
+	if isInternal("eth0") || isInternal("ext0") {
 		t.Errorf("eth0, ext0 are not internal")
 	}
 }

@@ -118,9 +118,9 @@ func (h *Host) Supported(ctx context.Context, f *xtables.Family) func(ext.Kind, 
 func (h *Host) Apply(ctx context.Context, ds []*policy.Desired, opt Options) ([]*Report, error) {
 	ifaces := opt.Interfaces
 	if ifaces == nil {
-		ifaces = ExternalInterfaces
+		ifaces = externalInterfaces
 	}
-	ds, err := ExpandExternal(ds, ifaces)
+	ds, err := expandExternal(ds, ifaces)
 	if err != nil {
 		return nil, err
 	}
