@@ -30,9 +30,14 @@ import (
 type hostForm uint8
 
 const (
-	// formOption is the xtopt types' and inet_pton's strict form.
+	// formOption is xtopt's XTTYPE_HOST and XTTYPE_HOSTMASK, which ask
+	// getaddrinfo: an IPv4 address in any inet_aton form ("10.1" is
+	// 10.0.0.1, "0x0a.1" too); IPv6 in inet_pton's form.
 	formOption hostForm = iota
-	// formHeader is xtables_ipparse_multiple's, for -s and -d.
+	// formPton is inet_pton's strict form (DNAT's and SNAT's ranges).
+	formPton
+	// formHeader is xtables_ipparse_multiple's, for -s and -d, and
+	// xtables_numeric_to_ipaddr's (iprange).
 	formHeader
 )
 
@@ -63,11 +68,50 @@ func parseHost(s string, fam Family, form hostForm) (netip.Addr, error) {
 		}
 		return netip.Addr{}, errBadAddr(s, fam)
 	}
+	if fam != IPv6 && form == formOption {
+		if a, ok := inetAton(s); ok {
+			return netip.AddrFrom4(a), nil
+		}
+		return netip.Addr{}, errBadAddr(s, fam)
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" || a.Is4() != (fam != IPv6) {
 		return netip.Addr{}, errBadAddr(s, fam)
 	}
 	return a, nil
+}
+
+// inetAton is glibc's inet_aton, which getaddrinfo uses for a numeric
+// IPv4 host: one to four parts, each read with base 0, the last filling
+// the bytes left ("10.1" is 10.0.0.1, "167772161" is 10.0.0.1).
+func inetAton(s string) ([4]byte, bool) {
+	var out [4]byte
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return out, false
+	}
+	var v uint32
+	for i, p := range parts {
+		last := i == len(parts)-1
+		max := uint64(255)
+		if last {
+			max = 1<<(8*(4-i)) - 1
+		}
+		if p == "" || p[0] < '0' || p[0] > '9' { // no sign, no space
+			return out, false
+		}
+		n, rest, ok := StrtoulRange(p, 0, max)
+		if !ok || rest != "" {
+			return out, false
+		}
+		if last {
+			v |= uint32(n)
+		} else {
+			v |= uint32(n) << (8 * (3 - i))
+		}
+	}
+	out[0], out[1], out[2], out[3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
+	return out, true
 }
 
 // numericIPv4 is libxtables' __numeric_to_ipaddr: dotted parts 0-255,
@@ -207,11 +251,11 @@ func parsePrefixLen(s string, fam Family) (int, error) {
 	return plen, err
 }
 
-// parseHostBytes is parseHost (formOption) into the union nf_inet_addr
-// layout: an IPv4 address fills the first four bytes, the rest zero.
-func parseHostBytes(s string, fam Family) ([16]byte, error) {
+// parseHostBytes is parseHost into the union nf_inet_addr layout: an
+// IPv4 address fills the first four bytes, the rest zero.
+func parseHostBytes(s string, fam Family, form hostForm) ([16]byte, error) {
 	var out [16]byte
-	a, err := parseHost(s, fam, formOption)
+	a, err := parseHost(s, fam, form)
 	copy(out[:], a.AsSlice())
 	return out, err
 }

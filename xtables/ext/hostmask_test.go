@@ -67,7 +67,16 @@ func TestParseHostMask(t *testing.T) {
 		{IPv4, "10.1.2.3/255.255.0.0", refuseNonContiguous, "0a010203000000000000000000000000 ffff0000000000000000000000000000"},
 		{IPv4, "10.0.0.0/255.0.255.0", refuseNonContiguous, `network mask "255.0.255.0" is not contiguous`},
 		{IPv4, "10.0.0.0/255.0.255.0", hostMaskNonContiguous, "0a000000000000000000000000000000 " + ones},
-		{IPv4, "10.1", refuseNonContiguous, `"10.1" is not a numeric IPv4 address`},
+		// getaddrinfo's inet_aton forms, as iptables-legacy 1.8.9 takes
+		// --ctorigsrc 10.1 (10.0.0.1).
+		{IPv4, "10.1", refuseNonContiguous, "0a000001000000000000000000000000 " + ones},
+		{IPv4, "0x0a.1/8", refuseNonContiguous, "0a000001000000000000000000000000 ff000000000000000000000000000000"},
+		{IPv4, "167772161", refuseNonContiguous, "0a000001000000000000000000000000 " + ones},
+		{IPv4, "10.1.256", refuseNonContiguous, "0a010100000000000000000000000000 " + ones},
+		{IPv4, "10.256.1", refuseNonContiguous, `"10.256.1" is not a numeric IPv4 address`},
+		{IPv4, "+10.1", refuseNonContiguous, `"+10.1" is not a numeric IPv4 address`},
+		{IPv4, "10..1", refuseNonContiguous, `"10..1" is not a numeric IPv4 address`},
+		{IPv4, "1.2.3.4.5", refuseNonContiguous, `"1.2.3.4.5" is not a numeric IPv4 address`},
 		{IPv4, "10.0.0.1/33", refuseNonContiguous, `invalid prefix length or mask "33" (0-32)`},
 		{IPv4, "bad/33", refuseNonContiguous, `"bad" is not a numeric IPv4 address`},
 		{IPv6, "2001:db8::1/64", refuseNonContiguous, "20010db8000000000000000000000001 ffffffffffffffff0000000000000000"},

@@ -58,9 +58,9 @@ func parseIPRange(in *ParseInput, fam Family) ([]byte, error) {
 		}
 		for i, s := range []string{from, to} {
 			// iptables reads these with xtables_numeric_to_ipaddr,
-			// which takes the header's short forms ("10.1") too;
-			// hostwall has always taken only the full form here.
-			a, err := parseHost(s, fam, formOption)
+			// which takes the header's short forms ("10.1" is
+			// 10.1.0.0).
+			a, err := parseHost(s, fam, formHeader)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

@@ -134,7 +134,7 @@ func parseRecent(in *ParseInput) ([]byte, error) {
 		case "rdest":
 			data[210] = 1
 		case "mask":
-			m, err := parseHostBytes(o.Arg(), in.Family)
+			m, err := parseHostBytes(o.Arg(), in.Family, formOption)
 			if err != nil {
 				return nil, in.Errorf(o, "%v", err)
 			}

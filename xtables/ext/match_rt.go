@@ -97,7 +97,7 @@ func parseRT(in *ParseInput) ([]byte, error) {
 				return nil, in.Errorf(o, "too many addresses specified (at most %d)", rtHops)
 			}
 			for i, s := range addrs {
-				a, err := parseHostBytes(s, IPv6)
+				a, err := parseHostBytes(s, IPv6, formPton)
 				if err != nil {
 					return nil, in.Errorf(o, "%v", err)
 				}

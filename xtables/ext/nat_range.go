@@ -159,13 +159,13 @@ func (r *NATRange) parseTo(n Names, arg string, portOK bool, fam Family) error {
 	}
 	r.Flags |= natMapIPs
 	minText, maxText, isRange := strings.Cut(start, "-")
-	lo, err := parseHostBytes(minText, fam)
+	lo, err := parseHostBytes(minText, fam, formPton)
 	if err != nil {
 		return err
 	}
 	hi := lo
 	if isRange {
-		if hi, err = parseHostBytes(maxText, fam); err != nil {
+		if hi, err = parseHostBytes(maxText, fam, formPton); err != nil {
 			return err
 		}
 	}

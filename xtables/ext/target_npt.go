@@ -28,7 +28,7 @@ func init() {
 						return nil, err
 					}
 					a, p, hasLen := strings.Cut(o.Arg(), "/")
-					addr, err := parseHostBytes(a, IPv6)
+					addr, err := parseHostBytes(a, IPv6, formPton)
 					if err != nil {
 						return nil, in.Errorf(o, "%v", err)
 					}

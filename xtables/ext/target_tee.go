@@ -23,7 +23,7 @@ func init() {
 					}
 					switch o.Name {
 					case "gateway":
-						gw, err := parseHostBytes(o.Arg(), fam)
+						gw, err := parseHostBytes(o.Arg(), fam, formOption)
 						if err != nil {
 							return nil, in.Errorf(o, "%v", err)
 						}
