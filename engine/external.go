@@ -5,7 +5,6 @@ import (
 	"net"
 	"path"
 	"slices"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -131,29 +130,4 @@ func expandExternal(ds []*policy.Desired, ifaces func(patterns []string) ([]stri
 		out[i] = &nd
 	}
 	return out, nil
-}
-
-// expansionNotes says, per marked hook, what it expanded to: for apply
-// --dry-run and the watch log.
-func expansionNotes(ds []*policy.Desired, ifaces func(patterns []string) ([]string, error)) []string {
-	var notes []string
-	for _, d := range ds {
-		for _, dt := range d.Tables {
-			for _, h := range dt.Hooks {
-				if h.External == nil {
-					continue
-				}
-				names, err := ifaces(h.External.Patterns)
-				what := strings.Join(names, " ")
-				switch {
-				case err != nil:
-					what = err.Error()
-				case len(names) == 0:
-					what = "no interface (the hook is left out)"
-				}
-				notes = append(notes, fmt.Sprintf("%s: %s %s: %s: %s", h.Pos, d.Family, dt.Table, h.External, what))
-			}
-		}
-	}
-	return notes
 }
