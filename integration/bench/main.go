@@ -47,6 +47,10 @@ var defaultNftSizes = []config{{"", 0, 10}, {"", 1000, 10}, {"", 10000, 10}, {""
 // backend keeps the other's section.
 const nftMarker = "<!-- nft section: written by make bench (BENCH_ONLY=nft alone) -->"
 
+// idleMarker starts idle.sh's section of results.md (BENCH_ONLY=idle),
+// which a run of the other rows keeps.
+const idleMarker = "<!-- idle section: written by integration/bench/idle.sh (make bench) -->"
+
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "measure" {
 		os.Exit(measureMain(os.Args[2:]))
@@ -206,7 +210,9 @@ func parentMain(args []string) error {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		oldRest, oldNative := splitNative(string(old))
+		// idle.sh's section is its own, at the end: kept as it is.
+		oldMain, oldIdle, hasIdle := strings.Cut(string(old), idleMarker)
+		oldRest, oldNative := splitNative(oldMain)
 		oldLegacy, oldNft, _ := strings.Cut(oldRest, nftMarker)
 		var md bytes.Buffer
 		if legacyRs != nil {
@@ -235,6 +241,9 @@ func parentMain(args []string) error {
 			writeNativeSection(&md, nativeReport.Bytes(), hw, *runs, elapsed, loadBefore)
 		} else if oldNative != "" {
 			md.WriteString("\n" + nativeMarker + oldNative)
+		}
+		if hasIdle {
+			md.WriteString("\n" + idleMarker + oldIdle)
 		}
 		if err := os.WriteFile(*out, md.Bytes(), 0o644); err != nil {
 			return err
