@@ -6,15 +6,24 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/hostwall/hostwall/engine"
 )
+
+// The metrics are built at each scrape as metric families and encoded by
+// Prometheus' own exposition library (expfmt, with the content type the
+// scraper negotiates). client_golang's registry is not used: its package
+// initialisation (the default registry's Go and process collectors) cost
+// every hostwall command, apply included, about half a millisecond of
+// start-up for nothing a one-shot command needs.
 
 // Collector serves a watcher's status and the counters of hostwall's
 // rules in the Prometheus format. Counters are read from the kernel at
@@ -23,60 +32,106 @@ type Collector struct {
 	Tracker  *Tracker
 	Counters func(ctx context.Context) ([]engine.RuleCounters, error)
 	Log      *slog.Logger
+
+	scrapeErrors atomic.Uint64 // counter reads that failed, over the process's life
 }
 
-var (
-	descReconciles = prometheus.NewDesc("hostwall_reconciles_total", "Reconciles run, by result (changed, unchanged, error).", []string{"result"}, nil)
-	descRepairs    = prometheus.NewDesc("hostwall_drift_repairs_total", "Writes made because the kernel's tables changed under hostwall.", nil, nil)
-	descConflicts  = prometheus.NewDesc("hostwall_conflict_repairs_total", "Repairs made while another program kept undoing hostwall's rules (rate-limited).", nil, nil)
-	descInConflict = prometheus.NewDesc("hostwall_in_conflict", "1 while repairs are rate-limited because another program keeps undoing them.", nil, nil)
-	descLast       = prometheus.NewDesc("hostwall_last_reconcile_timestamp_seconds", "When the last reconcile ran (Unix time).", nil, nil)
-	descLastWrite  = prometheus.NewDesc("hostwall_last_write_timestamp_seconds", "When hostwall last wrote to the kernel (Unix time).", nil, nil)
-	descBackend    = prometheus.NewDesc("hostwall_backend_info", "The backend in use.", []string{"backend"}, nil)
-	ruleLabels     = []string{"family", "table", "chain", "rule", "hook", "text"}
-	descPackets    = prometheus.NewDesc("hostwall_rule_packets_total", "Packets matched by each rule of an owned chain and each hook.", ruleLabels, nil)
-	descBytes      = prometheus.NewDesc("hostwall_rule_bytes_total", "Bytes matched by each rule of an owned chain and each hook.", ruleLabels, nil)
-	descScrapeErr  = prometheus.NewDesc("hostwall_counters_read_errors_total", "Scrapes whose counter read failed.", nil, nil)
-)
+// family is one metric family under construction.
+type family struct{ mf *dto.MetricFamily }
 
-// Describe implements prometheus.Collector.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReconciles, descRepairs, descConflicts, descInConflict, descLast, descLastWrite, descBackend, descPackets, descBytes, descScrapeErr} {
-		ch <- d
+func newFamily(name, help string, typ dto.MetricType) *family {
+	return &family{&dto.MetricFamily{Name: &name, Help: &help, Type: &typ}}
+}
+
+// add appends a sample with the label pairs names[i]=values[i].
+func (f *family) add(v float64, names []string, values ...string) {
+	m := &dto.Metric{}
+	for i, n := range names {
+		m.Label = append(m.Label, &dto.LabelPair{Name: &n, Value: &values[i]})
 	}
+	// Sorted by name, as client_golang's registry writes them.
+	slices.SortFunc(m.Label, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+	switch f.mf.GetType() {
+	case dto.MetricType_COUNTER:
+		m.Counter = &dto.Counter{Value: &v}
+	default:
+		m.Gauge = &dto.Gauge{Value: &v}
+	}
+	f.mf.Metric = append(f.mf.Metric, m)
 }
 
-// Collect implements prometheus.Collector.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+var ruleLabels = []string{"family", "table", "chain", "rule", "hook", "text"}
+
+// families is one scrape: the watcher's status and, read from the
+// kernel now, the counters of every owned rule and hook.
+func (c *Collector) families(ctx context.Context) []*dto.MetricFamily {
 	s := c.Tracker.Status()
 	unchanged := s.Reconciles - s.Writes - s.Errors
-	ch <- prometheus.MustNewConstMetric(descReconciles, prometheus.CounterValue, float64(s.Writes), "changed")
-	ch <- prometheus.MustNewConstMetric(descReconciles, prometheus.CounterValue, float64(max(unchanged, 0)), "unchanged")
-	ch <- prometheus.MustNewConstMetric(descReconciles, prometheus.CounterValue, float64(s.Errors), "error")
-	ch <- prometheus.MustNewConstMetric(descRepairs, prometheus.CounterValue, float64(s.Repairs))
-	ch <- prometheus.MustNewConstMetric(descConflicts, prometheus.CounterValue, float64(s.Conflicts))
-	ch <- prometheus.MustNewConstMetric(descInConflict, prometheus.GaugeValue, b2f(s.InConflict))
-	ch <- prometheus.MustNewConstMetric(descLast, prometheus.GaugeValue, unix(s.LastReconcile))
-	ch <- prometheus.MustNewConstMetric(descLastWrite, prometheus.GaugeValue, unix(s.LastWrite))
-	ch <- prometheus.MustNewConstMetric(descBackend, prometheus.GaugeValue, 1, s.Backend)
-	if c.Counters == nil {
-		return
+	reconciles := newFamily("hostwall_reconciles_total", "Reconciles run, by result (changed, unchanged, error).", dto.MetricType_COUNTER)
+	reconciles.add(float64(s.Writes), []string{"result"}, "changed")
+	reconciles.add(float64(max(unchanged, 0)), []string{"result"}, "unchanged")
+	reconciles.add(float64(s.Errors), []string{"result"}, "error")
+	one := func(name, help string, typ dto.MetricType, v float64) *family {
+		f := newFamily(name, help, typ)
+		f.add(v, nil)
+		return f
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rcs, err := c.Counters(ctx)
-	if err != nil && c.Log != nil {
-		c.Log.Error("metrics: read counters", "err", err)
+	backend := newFamily("hostwall_backend_info", "The backend in use.", dto.MetricType_GAUGE)
+	backend.add(1, []string{"backend"}, s.Backend)
+	fams := []*family{
+		reconciles,
+		one("hostwall_drift_repairs_total", "Writes made because the kernel's tables changed under hostwall.", dto.MetricType_COUNTER, float64(s.Repairs)),
+		one("hostwall_conflict_repairs_total", "Repairs made while another program kept undoing hostwall's rules (rate-limited).", dto.MetricType_COUNTER, float64(s.Conflicts)),
+		one("hostwall_in_conflict", "1 while repairs are rate-limited because another program keeps undoing them.", dto.MetricType_GAUGE, b2f(s.InConflict)),
+		one("hostwall_last_reconcile_timestamp_seconds", "When the last reconcile ran (Unix time).", dto.MetricType_GAUGE, unix(s.LastReconcile)),
+		one("hostwall_last_write_timestamp_seconds", "When hostwall last wrote to the kernel (Unix time).", dto.MetricType_GAUGE, unix(s.LastWrite)),
+		backend,
 	}
-	failed := 0.0
-	if err != nil {
-		failed = 1
+	if c.Counters != nil {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		rcs, err := c.Counters(ctx)
+		if err != nil {
+			c.scrapeErrors.Add(1)
+			if c.Log != nil {
+				c.Log.Error("metrics: read counters", "err", err)
+			}
+		}
+		packets := newFamily("hostwall_rule_packets_total", "Packets matched by each rule of an owned chain and each hook.", dto.MetricType_COUNTER)
+		bytes := newFamily("hostwall_rule_bytes_total", "Bytes matched by each rule of an owned chain and each hook.", dto.MetricType_COUNTER)
+		for _, rc := range rcs {
+			labels := []string{rc.Family.String(), rc.Table, rc.Chain, strconv.Itoa(rc.Index), strconv.FormatBool(rc.Hook), rc.Text}
+			packets.add(float64(rc.Counters.Packets), ruleLabels, labels...)
+			bytes.add(float64(rc.Counters.Bytes), ruleLabels, labels...)
+		}
+		fams = append(fams, one("hostwall_counters_read_errors_total", "Scrapes whose counter read failed.", dto.MetricType_COUNTER, float64(c.scrapeErrors.Load())))
+		if len(rcs) > 0 {
+			fams = append(fams, packets, bytes)
+		}
 	}
-	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.CounterValue, failed)
-	for _, rc := range rcs {
-		labels := []string{rc.Family.String(), rc.Table, rc.Chain, strconv.Itoa(rc.Index), strconv.FormatBool(rc.Hook), rc.Text}
-		ch <- prometheus.MustNewConstMetric(descPackets, prometheus.CounterValue, float64(rc.Counters.Packets), labels...)
-		ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(rc.Counters.Bytes), labels...)
+	out := make([]*dto.MetricFamily, len(fams))
+	for i, f := range fams {
+		out[i] = f.mf
+	}
+	slices.SortFunc(out, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return out
+}
+
+// metrics is /metrics: one scrape, in the format the scraper asked for.
+func (c *Collector) metrics(w http.ResponseWriter, r *http.Request) {
+	format := expfmt.Negotiate(r.Header)
+	w.Header().Set("Content-Type", string(format))
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range c.families(r.Context()) {
+		if err := enc.Encode(mf); err != nil {
+			if c.Log != nil {
+				c.Log.Error("metrics: encode", "err", err)
+			}
+			return
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		closer.Close()
 	}
 }
 
@@ -120,12 +175,8 @@ func (c *Collector) ready(w http.ResponseWriter, _ *http.Request) {
 // tell what a firewall drops, not for the world to read.
 func ServeMetrics(ctx context.Context, addr string, c *Collector) (net.Addr, error) {
 	addr = LoopbackDefault(addr)
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(c); err != nil {
-		return nil, err
-	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/metrics", c.metrics)
 	mux.HandleFunc("/readyz", c.ready)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
