@@ -81,12 +81,7 @@ func TestApplyMatchesSeedRecipe(t *testing.T) {
 				t.Fatalf("first apply did not write:\n%s", out)
 			}
 
-			ri, rb := nstest.ReadRaw(t, recipeNS, rc.fam, "filter")
-			hi, hb := nstest.ReadRaw(t, hwNS, rc.fam, "filter")
-			if !bytes.Equal(nstest.WithoutCounters(t, rc.fam, ri, rb), nstest.WithoutCounters(t, rc.fam, hi, hb)) {
-				t.Errorf("kernel bytes after hostwall apply differ from the recipe's:\n--- recipe\n%s--- hostwall\n%s",
-					nstest.Run(t, recipeNS, nil, save, "-t", "filter"), nstest.Run(t, hwNS, nil, save, "-t", "filter"))
-			}
+			sameFilterBytes(t, rc.fam, recipeNS, hwNS, save)
 
 			// Counters: every line of the recipe's result equals
 			// hostwall's, except the built-in policies, which iptables
@@ -338,5 +333,18 @@ func TestApplyConcurrent(t *testing.T) {
 	out := nstest.MustHostwall(t, ns, "apply", "--backend", "legacy", "-4", policies[(applies-1)%2])
 	if !strings.Contains(out, "no change") {
 		t.Errorf("FILTERS is not the last policy applied:\n%s", out)
+	}
+}
+
+// sameFilterBytes: the filter tables of the recipe's namespace and
+// hostwall's hold the same kernel bytes, counters aside; on a difference
+// both are shown as save prints them.
+func sameFilterBytes(t *testing.T, fam *xtables.Family, recipeNS, hwNS, save string) {
+	t.Helper()
+	ri, rb := nstest.ReadRaw(t, recipeNS, fam, "filter")
+	hi, hb := nstest.ReadRaw(t, hwNS, fam, "filter")
+	if !bytes.Equal(nstest.WithoutCounters(t, fam, ri, rb), nstest.WithoutCounters(t, fam, hi, hb)) {
+		t.Errorf("kernel bytes after hostwall apply differ from the recipe's:\n--- recipe\n%s--- hostwall\n%s",
+			nstest.Run(t, recipeNS, nil, save, "-t", "filter"), nstest.Run(t, hwNS, nil, save, "-t", "filter"))
 	}
 }
