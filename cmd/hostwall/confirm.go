@@ -63,8 +63,8 @@ func guardFile() string    { return filepath.Join(watch.RunDir(), "guard.json") 
 func rollbackFile() string { return filepath.Join(watch.RunDir(), "guard.rollback.json") }
 func guardLog() string     { return filepath.Join(watch.RunDir(), "guard.log") }
 
-// errNotConfirmed ends an apply --confirm whose rules were put back.
-var errNotConfirmed = errors.New("not confirmed: the previous owned chains and hooks are back")
+// errPutBack ends an apply --confirm whose rules were put back.
+var errPutBack = errors.New("the previous owned chains and hooks are back")
 
 // guard is a pending confirmation, started by startGuard; this process
 // is its guard.
@@ -180,10 +180,10 @@ func (g *guard) wait(ctx context.Context, stdout io.Writer) error {
 		select {
 		case a := <-answer:
 			if a == "yes" {
+				g.log.Info("confirmed at the prompt; the new rules stay")
 				return confirm(stdout)
 			}
-			fmt.Fprintf(stdout, "answer %q is not yes: ", a)
-			return g.expire(ctx, stdout, "not confirmed at the prompt")
+			return g.expire(ctx, stdout, fmt.Sprintf("not confirmed (answer %q)", a))
 		case <-ctx.Done():
 			fmt.Fprintln(stdout)
 			return g.expire(ctx, stdout, context.Cause(ctx).Error())
@@ -216,11 +216,8 @@ func (g *guard) expire(ctx context.Context, stdout io.Writer, why string) error 
 		g.log.Error("roll back failed", "why", why, "err", err)
 		return fmt.Errorf("%s, and putting the previous owned chains and hooks back failed: %w", why, err)
 	}
-	g.log.Info(why + ": the previous owned chains and hooks are back")
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %w", context.Cause(ctx), errNotConfirmed)
-	}
-	return fmt.Errorf("%s: %w", why, errNotConfirmed)
+	g.log.Info(why + ": " + errPutBack.Error())
+	return fmt.Errorf("%s: %w", why, errPutBack)
 }
 
 // abandon ends a guard whose apply failed: the engine left the kernel
