@@ -305,7 +305,10 @@ func LoopbackTraffic(t *testing.T, ns string, n int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer ln.Close()
+		// Every connection is closed on both sides before this returns:
+		// a server close that came later would move the counters of a
+		// test that compares them with what it read after the traffic.
+		closed := make(chan struct{}, n)
 		go func() {
 			for {
 				c, err := ln.Accept()
@@ -313,15 +316,26 @@ func LoopbackTraffic(t *testing.T, ns string, n int) {
 					return
 				}
 				c.Close()
+				closed <- struct{}{}
 			}
 		}()
 		for i := 0; i < n; i++ {
 			c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
 			if err != nil {
+				ln.Close()
 				t.Fatal(err)
 			}
 			c.Close()
 		}
+		for i := 0; i < n; i++ {
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+				ln.Close()
+				t.Fatalf("the server closed %d of %d connections", i, n)
+			}
+		}
+		ln.Close()
 	})
 }
 
