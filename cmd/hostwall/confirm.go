@@ -47,7 +47,6 @@ type guardState struct {
 	Backend  string          `json:"backend"`
 	Deadline time.Time       `json:"deadline"`
 	GuardPID int             `json:"guard_pid"`
-	ApplyPID int             `json:"apply_pid"`
 	Families []guardPrevious `json:"families"`
 }
 
@@ -69,6 +68,7 @@ var errPutBack = errors.New("the previous owned chains and hooks are back")
 // guard is a pending confirmation, started by startGuard; this process
 // is its guard.
 type guard struct {
+	host   *engine.Host // the apply's, which the rollback writes through
 	state  *guardState
 	window time.Duration
 	logf   *os.File
@@ -89,7 +89,7 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) {
 		return nil, fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
 	}
-	st := &guardState{Backend: string(h.Backend), Deadline: time.Now().Add(window), GuardPID: os.Getpid(), ApplyPID: os.Getpid()}
+	st := &guardState{Backend: string(h.Backend), Deadline: time.Now().Add(window), GuardPID: os.Getpid()}
 	for _, d := range ds {
 		prev, err := previousRules(ctx, h, d)
 		if err != nil {
@@ -108,7 +108,7 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	// The admin's terminal may go away with the connection the new rules
 	// cut: its hangup must not end the guard, nor writes to it fail it.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
-	g := &guard{state: st, window: window, logf: logf, usr1: make(chan os.Signal, 1),
+	g := &guard{host: h, state: st, window: window, logf: logf, usr1: make(chan os.Signal, 1),
 		log: slog.New(slog.NewTextHandler(logf, nil)).With("pid", os.Getpid())}
 	signal.Notify(g.usr1, syscall.SIGUSR1)
 	g.log.Info("guard waiting", "deadline", st.Deadline)
@@ -212,7 +212,7 @@ func (g *guard) expire(ctx context.Context, stdout io.Writer, why string) error 
 	defer os.Remove(rollbackFile())
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := rollback(rctx, g.state); err != nil {
+	if err := rollback(rctx, g.host, g.state); err != nil {
 		g.log.Error("roll back failed", "why", why, "err", err)
 		return fmt.Errorf("%s, and putting the previous owned chains and hooks back failed: %w", why, err)
 	}
@@ -279,31 +279,20 @@ func confirm(stdout io.Writer) error {
 	return nil
 }
 
-// rollback applies the recorded previous owned chains and hooks.
-func rollback(ctx context.Context, st *guardState) error {
-	kind, err := engine.ParseBackend(st.Backend)
-	if err != nil {
-		return err
-	}
-	var fams []*xtables.Family
-	for _, p := range st.Families {
-		fams = append(fams, familyNamed(p.Family))
-	}
-	h, err := engine.Open(ctx, engine.OpenOptions{Backend: kind, Families: fams})
-	if err != nil {
-		return err
-	}
-	defer h.Close()
+// rollback applies the recorded previous owned chains and hooks through
+// h, the host the apply wrote to.
+func rollback(ctx context.Context, h *engine.Host, st *guardState) error {
 	var ds []*policy.Desired
-	for i, p := range st.Families {
+	for _, p := range st.Families {
+		fam := familyNamed(p.Family)
 		d, err := policy.ReadDesired("previous "+p.Family+" rules", []byte(p.Rules),
-			policy.DesiredOptions{Family: fams[i], Chains: p.Owned, Supported: h.Supported(ctx, fams[i])})
+			policy.DesiredOptions{Family: fam, Chains: p.Owned, Supported: h.Supported(ctx, fam)})
 		if err != nil {
 			return err
 		}
 		ds = append(ds, d)
 	}
-	_, err = h.Apply(ctx, ds, engine.Options{LockWait: time.Minute})
+	_, err := h.Apply(ctx, ds, engine.Options{LockWait: time.Minute})
 	return err
 }
 
@@ -368,7 +357,7 @@ func (g *watchGuard) Begin(ctx context.Context, next []*policy.Desired) (time.Ti
 	if err != nil {
 		return time.Time{}, err
 	}
-	st.Deadline, st.GuardPID, st.ApplyPID = time.Now().Add(g.window), os.Getpid(), os.Getpid()
+	st.Deadline, st.GuardPID = time.Now().Add(g.window), os.Getpid()
 	if err := writeGuard(guardFile(), st); err != nil {
 		return time.Time{}, fmt.Errorf("write the guard's state: %w", err)
 	}
