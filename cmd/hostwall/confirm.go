@@ -89,14 +89,11 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) {
 		return nil, fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
 	}
-	st := &guardState{Backend: string(h.Backend), Deadline: time.Now().Add(window), GuardPID: os.Getpid()}
-	for _, d := range ds {
-		prev, err := previousRules(ctx, h, d)
-		if err != nil {
-			return nil, fmt.Errorf("record the rules to roll back to: %w", err)
-		}
-		st.Families = append(st.Families, prev)
+	st, err := recordPrevious(ctx, h, ds)
+	if err != nil {
+		return nil, err
 	}
+	st.Deadline, st.GuardPID = time.Now().Add(window), os.Getpid()
 	logf, err := os.OpenFile(guardLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open the guard's log: %w", err)
@@ -113,6 +110,20 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	signal.Notify(g.usr1, syscall.SIGUSR1)
 	g.log.Info("guard waiting", "deadline", st.Deadline)
 	return g, nil
+}
+
+// recordPrevious is a guard's state without its deadline and pid: the
+// owned chains and hooks of ds as the kernel has them now.
+func recordPrevious(ctx context.Context, h *engine.Host, ds []*policy.Desired) (*guardState, error) {
+	st := &guardState{Backend: string(h.Backend)}
+	for _, d := range ds {
+		prev, err := previousRules(ctx, h, d)
+		if err != nil {
+			return nil, fmt.Errorf("record the rules to roll back to: %w", err)
+		}
+		st.Families = append(st.Families, prev)
+	}
+	return st, nil
 }
 
 // previousRules writes one family's owned chains and hooks, as the

@@ -204,15 +204,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Guard = newWatchGuard(*confirmWin, usr1, func(ctx context.Context, ds []*policy.Desired) (*guardState, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			st := &guardState{Backend: string(h.Backend)}
-			for _, d := range ds {
-				prev, err := previousRules(ctx, h, d)
-				if err != nil {
-					return nil, fmt.Errorf("record the rules to roll back to: %w", err)
-				}
-				st.Families = append(st.Families, prev)
-			}
-			return st, nil
+			return recordPrevious(ctx, h, ds)
 		})
 	}
 	r := watch.New(cfg)
