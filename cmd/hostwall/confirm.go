@@ -86,8 +86,8 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	if dryRun {
 		return nil, usagef("--confirm and --dry-run exclude each other")
 	}
-	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) {
-		return nil, fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
+	if err := otherGuardPending(); err != nil {
+		return nil, err
 	}
 	st, err := recordPrevious(ctx, h, ds)
 	if err != nil {
@@ -110,6 +110,16 @@ func startGuard(ctx context.Context, h *engine.Host, ds []*policy.Desired, windo
 	signal.Notify(g.usr1, syscall.SIGUSR1)
 	g.log.Info("guard waiting", "deadline", st.Deadline)
 	return g, nil
+}
+
+// otherGuardPending refuses a second confirm window while another
+// process's guard waits (this process's own, a watcher's earlier one, is
+// replaced).
+func otherGuardPending() error {
+	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) && s.GuardPID != os.Getpid() {
+		return fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
+	}
+	return nil
 }
 
 // recordPrevious is a guard's state without its deadline and pid: the
@@ -361,8 +371,8 @@ func newWatchGuard(window time.Duration, usr1 <-chan os.Signal, record func(cont
 }
 
 func (g *watchGuard) Begin(ctx context.Context, next []*policy.Desired) (time.Time, error) {
-	if s, err := readGuard(guardFile()); err == nil && alive(s.GuardPID) && s.GuardPID != os.Getpid() {
-		return time.Time{}, fmt.Errorf("a confirmation is pending already (guard pid %d, until %s): run 'hostwall confirm' first", s.GuardPID, s.Deadline.Format(time.TimeOnly))
+	if err := otherGuardPending(); err != nil {
+		return time.Time{}, err
 	}
 	st, err := g.record(ctx, next)
 	if err != nil {
