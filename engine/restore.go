@@ -96,7 +96,7 @@ func (h *Host) restoreLegacy(ctx context.Context, f *xtables.Family, file *polic
 }
 
 func (h *Host) restoreNFT(ctx context.Context, f *xtables.Family, file *policy.File, opt RestoreOptions) error {
-	supported := memoSupported(h.Supported(ctx, f))
+	supported := h.Supported(ctx, f)
 	for attempt := 1; ; attempt++ {
 		gen, err := h.nft.GenID(ctx)
 		if err != nil {
@@ -171,7 +171,9 @@ func BuildNFTRestore(ctx context.Context, c *nft.Conn, f *xtables.Family, file *
 		}
 		snaps[blk.Table] = snap
 	}
-	b, _, err := planNFTRestore(snaps, file, opt, supported)
+	// Each extension revision is asked about once per build, whoever
+	// calls (the restore, the bench).
+	b, _, err := planNFTRestore(snaps, file, opt, memoSupported(supported))
 	return b, err
 }
 
