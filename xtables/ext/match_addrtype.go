@@ -61,7 +61,7 @@ func parseAddrtypes(s string) (uint16, error) {
 	for _, item := range strings.Split(s, ",") {
 		found := false
 		for i, name := range addrtypeNames {
-			if item != "" && len(item) <= len(name) && strings.EqualFold(name[:len(item)], item) {
+			if isAbbrevFold(item, name) {
 				mask |= 1 << i
 				found = true
 				break
@@ -83,7 +83,7 @@ func parseAddrtype(in *ParseInput) ([]byte, error) {
 	seen := newOptionSet(in)
 	var flags uint32
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {

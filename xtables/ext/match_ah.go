@@ -91,9 +91,9 @@ func parseAH(in *ParseInput, size, invOff int) ([]byte, error) {
 				data[invOff] |= ahInvSpi
 			}
 		case "ahlen":
-			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			NE.PutUint32(data[8:], uint32(v))
 			if o.Invert {

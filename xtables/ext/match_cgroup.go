@@ -34,9 +34,9 @@ func init() {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+				v, err := uintOption(in, o, 0, 0xffffffff)
 				if err != nil {
-					return nil, in.Errorf(o, "%v", err)
+					return nil, err
 				}
 				NE.PutUint32(data, uint32(v))
 				if o.Invert {
@@ -84,9 +84,9 @@ func init() {
 							data[2] = 1
 						}
 					case "cgroup":
-						id, err := ParseUint(o.Arg(), 0, 0xffffffff)
+						id, err := uintOption(in, o, 0, 0xffffffff)
 						if err != nil {
-							return nil, in.Errorf(o, "%v", err)
+							return nil, err
 						}
 						NE.PutUint32(data[v.classidOff:], uint32(id))
 						data[1] = 1

@@ -44,6 +44,15 @@ func init() {
 	}
 }
 
+// connlimitExcludes names, for each option, those it cannot be given
+// with: an inverse is another option, not another value.
+var connlimitExcludes = map[string][]string{
+	"connlimit-upto":  {"connlimit-above"},
+	"connlimit-above": {"connlimit-upto"},
+	"connlimit-saddr": {"connlimit-daddr"},
+	"connlimit-daddr": {"connlimit-saddr"},
+}
+
 func parseConnlimit(in *ParseInput) ([]byte, error) {
 	data := make([]byte, connlimitSize)
 	for i := 0; i < 16; i++ {
@@ -52,21 +61,14 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 	var flags uint32
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.onceExcluding(o, connlimitExcludes[o.Name]...); err != nil {
 			return nil, err
 		}
 		switch o.Name {
 		case "connlimit-upto", "connlimit-above":
-			other := "connlimit-above"
-			if o.Name == other {
-				other = "connlimit-upto"
-			}
-			if seen.has(other) {
-				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
-			}
-			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			NE.PutUint32(data[16:], uint32(v))
 			// "upto n" is the inverse of "above n"; "! --connlimit-upto"
@@ -84,13 +86,6 @@ func parseConnlimit(in *ParseInput) ([]byte, error) {
 		case "connlimit-saddr", "connlimit-daddr":
 			if in.Revision < 1 {
 				return nil, in.Errorf(o, "xt_connlimit.0 does not support --%s", o.Name)
-			}
-			other := "connlimit-daddr"
-			if o.Name == other {
-				other = "connlimit-saddr"
-			}
-			if seen.has(other) {
-				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
 			}
 			if o.Name == "connlimit-daddr" {
 				flags |= connlimitDaddr

@@ -217,7 +217,7 @@ func parseConntrack(in *ParseInput) ([]byte, error) {
 	var ct Conntrack
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		var flag uint16

@@ -20,9 +20,9 @@ func init() {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+				v, err := uintOption(in, o, 0, 0xffffffff)
 				if err != nil {
-					return nil, in.Errorf(o, "%v", err)
+					return nil, err
 				}
 				NE.PutUint32(data, uint32(v))
 				if o.Invert {

@@ -45,13 +45,13 @@ func parseDSCPMatch(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 8)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		if o.Name == "dscp" {
-			v, err := ParseUint(o.Arg(), 0, dscpMax)
+			v, err := uintOption(in, o, 0, dscpMax)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			data[0] = uint8(v)
 		} else {

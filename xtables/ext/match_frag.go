@@ -65,9 +65,9 @@ func parseFrag(in *ParseInput) ([]byte, error) {
 				data[13] |= fragInvIDs
 			}
 		case "fraglen":
-			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			NE.PutUint32(data[8:], uint32(v))
 			data[12] |= fragLen

@@ -212,7 +212,7 @@ func parseHashlimit(in *ParseInput) ([]byte, error) {
 				other = "hashlimit-upto"
 			}
 			if seen.has(other) {
-				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
+				return nil, errTogether(in, o, other)
 			}
 			if (id == "hashlimit-above") != o.Invert {
 				cfg.mode |= hlInvert

@@ -111,7 +111,7 @@ func parseICMPMatch(in *ParseInput, names []icmpName, what, option string) ([]by
 		return nil, in.Failf("option --%s must be specified", option)
 	}
 	if len(in.Options) > 1 {
-		return nil, in.Errorf(in.Options[1], "option \"--%s\" can only be used once", option)
+		return nil, errOnce(in, in.Options[1])
 	}
 	o := in.Options[0]
 	typ, lo, hi, err := parseICMPType(names, what, o.Arg())

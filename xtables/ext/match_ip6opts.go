@@ -43,9 +43,9 @@ func parseIP6Opts(in *ParseInput, name string) ([]byte, error) {
 			return nil, err
 		}
 		if o.Name == name+"-len" {
-			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			NE.PutUint32(data[0:], uint32(v))
 			data[4] |= ip6OptsLen

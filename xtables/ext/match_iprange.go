@@ -43,7 +43,7 @@ func parseIPRange(in *ParseInput, fam Family) ([]byte, error) {
 	data := make([]byte, 72)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		off, flag, inv := 0, uint8(iprangeSrc), uint8(iprangeSrcInv)

@@ -19,7 +19,7 @@ func init() {
 				return nil, in.Failf("option --length must be specified")
 			}
 			if len(in.Options) > 1 {
-				return nil, in.Errorf(in.Options[1], "option \"--length\" can only be used once")
+				return nil, errOnce(in, in.Options[1])
 			}
 			o := in.Options[0]
 			// "n", "min:max", ":max" or "min:"; iptables does not

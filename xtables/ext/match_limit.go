@@ -21,8 +21,9 @@ type RateInfo struct {
 	Burst uint32
 }
 
-// LimitScale is XT_LIMIT_SCALE, the unit of RateInfo.Avg.
-const LimitScale = limitScale
+// LimitScale is XT_LIMIT_SCALE, the unit of RateInfo.Avg: avg is seconds
+// between packets * 10000.
+const LimitScale = 10000
 
 // Marshal is the payload (40 bytes, already aligned).
 func (r *RateInfo) Marshal() []byte {
@@ -42,7 +43,6 @@ func UnmarshalRateInfo(data []byte) (*RateInfo, error) {
 
 const (
 	limitSize     = 40
-	limitScale    = 10000 // XT_LIMIT_SCALE: avg is seconds between packets * 10000
 	limitBurstDef = 5
 	limitAvgDef   = "3/hour"
 )
@@ -71,7 +71,7 @@ func parseLimitRate(rate string) (uint32, error) {
 	if r == 0 {
 		return 0, fmt.Errorf("bad rate %q", rate)
 	}
-	avg := uint32(limitScale) * uint32(mult) / r
+	avg := uint32(LimitScale) * uint32(mult) / r
 	if avg == 0 {
 		return 0, fmt.Errorf("rate too fast %q", rate)
 	}
@@ -83,7 +83,7 @@ func parseLimit(in *ParseInput) ([]byte, error) {
 	burst := uint64(limitBurstDef)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		var err error
@@ -112,7 +112,7 @@ func saveLimit(b *strings.Builder, _ RuleInfo, data []byte) error {
 		return err
 	}
 	b.WriteString(" --limit")
-	formatRate(b, uint64(r.Avg), limitScale)
+	formatRate(b, uint64(r.Avg), LimitScale)
 	if r.Burst != limitBurstDef {
 		fmt.Fprintf(b, " --limit-burst %d", r.Burst)
 	}

@@ -21,7 +21,7 @@ func init() {
 				return nil, in.Failf("option --mac-source must be specified")
 			}
 			if len(in.Options) > 1 {
-				return nil, in.Errorf(in.Options[1], "option \"--mac-source\" can only be used once")
+				return nil, errOnce(in, in.Options[1])
 			}
 			o := in.Options[0]
 			if err := parseMAC(data[:6], o.Arg()); err != nil {

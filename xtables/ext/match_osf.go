@@ -42,9 +42,9 @@ func init() {
 						flags |= osfInvert
 					}
 				case "ttl", "log":
-					v, err := ParseUint(o.Arg(), 0, 2)
+					v, err := uintOption(in, o, 0, 2)
 					if err != nil {
-						return nil, in.Errorf(o, "%v", err)
+						return nil, err
 					}
 					if o.Name == "ttl" {
 						NE.PutUint32(data[44:], uint32(v))

@@ -111,7 +111,7 @@ func parseOwner(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 24)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		var flag uint8
@@ -182,7 +182,7 @@ func parseOwner0(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 40)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		var flag uint8
@@ -204,9 +204,9 @@ func parseOwner0(in *ParseInput) ([]byte, error) {
 			if o.Name == "sid-owner" {
 				flag, off = ownerSID0, 12
 			}
-			v, err := ParseUint(o.Arg(), 0, math.MaxInt32)
+			v, err := uintOption(in, o, 0, math.MaxInt32)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			NE.PutUint32(data[off:], uint32(v))
 		case "cmd-owner":

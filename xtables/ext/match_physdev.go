@@ -43,7 +43,7 @@ func parsePhysdev(in *ParseInput) ([]byte, error) {
 	data := make([]byte, 72)
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		var flag uint8

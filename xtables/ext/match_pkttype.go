@@ -59,7 +59,7 @@ func init() {
 				return nil, in.Failf("option --pkt-type must be specified")
 			}
 			if len(in.Options) > 1 {
-				return nil, in.Errorf(in.Options[1], "option \"--pkt-type\" can only be used once")
+				return nil, errOnce(in, in.Options[1])
 			}
 			o := in.Options[0]
 			found := false

@@ -117,9 +117,9 @@ func parsePolicy(in *ParseInput, fam Family) ([]byte, error) {
 		case "strict":
 			flags |= policyMatchStrict
 		case "reqid", "spi":
-			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			off := 68
 			if o.Name == "spi" {

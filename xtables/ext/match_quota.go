@@ -22,9 +22,9 @@ func init() {
 				if err := seen.once(o); err != nil {
 					return nil, err
 				}
-				v, err := ParseUint(o.Arg(), 0, 1<<64-1)
+				v, err := uintOption(in, o, 0, 1<<64-1)
 				if err != nil {
-					return nil, in.Errorf(o, "%v", err)
+					return nil, err
 				}
 				NE.PutUint64(data[8:], v)
 				if o.Invert {

@@ -80,13 +80,13 @@ func parseRecent(in *ParseInput) ([]byte, error) {
 	seen := newOptionSet(in)
 	var command string
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		switch o.Name {
 		case "set", "rcheck", "update", "remove":
 			if command != "" {
-				return nil, in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, command)
+				return nil, errTogether(in, o, command)
 			}
 			command = o.Name
 			for _, c := range recentCommands {
@@ -102,9 +102,9 @@ func parseRecent(in *ParseInput) ([]byte, error) {
 			if o.Name == "seconds" {
 				min = 1
 			}
-			v, err := ParseUint(o.Arg(), min, 0xffffffff)
+			v, err := uintOption(in, o, min, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			off := 0
 			if o.Name == "hitcount" {

@@ -60,9 +60,9 @@ func parseRT(in *ParseInput) ([]byte, error) {
 		}
 		switch o.Name {
 		case "rt-type", "rt-len":
-			v, err := ParseUint(o.Arg(), 0, 0xffffffff)
+			v, err := uintOption(in, o, 0, 0xffffffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			off, flag, inv := 0, uint8(rtTyp), uint8(rtInvTyp)
 			if o.Name == "rt-len" {

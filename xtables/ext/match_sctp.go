@@ -104,7 +104,7 @@ func parseSCTP(in *ParseInput) ([]byte, error) {
 			bit = sctpChunkTypes
 		}
 		if flags&bit != 0 {
-			return nil, in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+			return nil, errOnce(in, o)
 		}
 		flags |= bit
 		if o.Invert {

@@ -91,9 +91,9 @@ func parseSRH(in *ParseInput) ([]byte, error) {
 		if bit == 10 {
 			max = 65535
 		}
-		v, err := ParseUint(o.Arg(), 0, max)
+		v, err := uintOption(in, o, 0, max)
 		if err != nil {
-			return nil, in.Errorf(o, "%v", err)
+			return nil, err
 		}
 		switch {
 		case bit == 0:

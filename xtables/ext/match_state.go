@@ -67,7 +67,7 @@ func init() {
 func parseStateOption(in *ParseInput) (mask uint32, invert bool, err error) {
 	seen := newOptionSet(in)
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return 0, false, err
 		}
 		arg := o.Arg()

@@ -47,7 +47,7 @@ func parseStatistic(in *ParseInput) ([]byte, error) {
 	var mode uint16
 	var every, packet uint32
 	for _, o := range in.Options {
-		if err := seen.onceAs(o, o.Name); err != nil {
+		if err := seen.once(o); err != nil {
 			return nil, err
 		}
 		if o.Invert {
@@ -71,15 +71,15 @@ func parseStatistic(in *ParseInput) ([]byte, error) {
 			// lround: halves away from zero, as math.Round.
 			every = uint32(math.Round(0x80000000 * p))
 		case "every":
-			v, err := ParseUint(o.Arg(), 1, math.MaxUint32)
+			v, err := uintOption(in, o, 1, math.MaxUint32)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			every = uint32(v) - 1
 		case "packet":
-			v, err := ParseUint(o.Arg(), 0, math.MaxUint32)
+			v, err := uintOption(in, o, 0, math.MaxUint32)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			packet = uint32(v)
 		}
@@ -108,7 +108,7 @@ func parseStatistic(in *ParseInput) ([]byte, error) {
 		if hasPacket {
 			o, other = seen.given("packet"), "every"
 		}
-		return nil, in.Errorf(o, "option \"--%s\" also requires \"--%s\"", o.Name, other)
+		return nil, errRequires(in, o, other)
 	}
 	NE.PutUint16(data[0:], mode)
 	NE.PutUint32(data[4:], every)

@@ -62,9 +62,9 @@ func parseString(in *ParseInput) ([]byte, error) {
 		}
 		switch o.Name {
 		case "from", "to":
-			v, err := ParseUint(o.Arg(), 0, 0xffff)
+			v, err := uintOption(in, o, 0, 0xffff)
 			if err != nil {
-				return nil, in.Errorf(o, "%v", err)
+				return nil, err
 			}
 			if o.Name == "from" {
 				from = v

@@ -72,7 +72,6 @@ const (
 	TCPInvDstPort = 0x02 // XT_TCP_INV_DSTPT
 	TCPInvFlags   = 0x04 // XT_TCP_INV_FLAGS
 	TCPInvOption  = 0x08 // XT_TCP_INV_OPTION
-	TCPInvMask    = 0x0f // XT_TCP_INV_MASK
 )
 
 var tcpFlagNames = []struct {

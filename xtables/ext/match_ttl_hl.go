@@ -43,9 +43,9 @@ func hopMatch(name string, fam Family) *Extension {
 				if err := seen.exclusive(name+"-eq", name+"-lt", name+"-gt"); err != nil {
 					return nil, err
 				}
-				v, err := ParseUint(o.Arg(), 0, 255)
+				v, err := uintOption(in, o, 0, 255)
 				if err != nil {
-					return nil, in.Errorf(o, "%v", err)
+					return nil, err
 				}
 				switch o.Name {
 				case name + "-lt":

@@ -22,7 +22,7 @@ func (s *optionSet) once(o OptionValue) error { return s.onceAs(o, o.Name) }
 // onceAs records o under key and fails if key was given before.
 func (s *optionSet) onceAs(o OptionValue, key string) error {
 	if _, dup := s.seen[key]; dup {
-		return s.in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+		return errOnce(s.in, o)
 	}
 	s.seen[key] = o
 	return nil
@@ -79,7 +79,7 @@ func (s *optionSet) exclusive(keys ...string) error {
 }
 
 func (s *optionSet) together(later, earlier OptionValue) error {
-	return s.in.Errorf(later, "option \"--%s\" cannot be used together with \"--%s\"", later.Name, earlier.Name)
+	return errTogether(s.in, later, earlier.Name)
 }
 
 // requires fails when name was given without any of others.
@@ -93,5 +93,24 @@ func (s *optionSet) requires(name string, others ...string) error {
 			return nil
 		}
 	}
-	return s.in.Errorf(o, "option \"--%s\" also requires \"--%s\"", o.Name, others[0])
+	return errRequires(s.in, o, others[0])
+}
+
+// The wordings of optionSet's errors, for the extensions that check these
+// mistakes by hand (an extension with a single option, or one whose
+// options share a key only in its own bookkeeping) to say the same.
+
+// errOnce: o was given a second time.
+func errOnce(in *ParseInput, o OptionValue) error {
+	return in.Errorf(o, "option \"--%s\" can only be used once", o.Name)
+}
+
+// errTogether: o cannot be combined with the earlier option other.
+func errTogether(in *ParseInput, o OptionValue, other string) error {
+	return in.Errorf(o, "option \"--%s\" cannot be used together with \"--%s\"", o.Name, other)
+}
+
+// errRequires: o needs other, which was not given.
+func errRequires(in *ParseInput, o OptionValue, other string) error {
+	return in.Errorf(o, "option \"--%s\" also requires \"--%s\"", o.Name, other)
 }

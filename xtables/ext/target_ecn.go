@@ -45,8 +45,8 @@ func init() {
 						max = 3
 					}
 					var err error
-					if v, err = ParseUint(o.Arg(), 0, max); err != nil {
-						return nil, in.Errorf(o, "%v", err)
+					if v, err = uintOption(in, o, 0, max); err != nil {
+						return nil, err
 					}
 				}
 				switch o.Name {

@@ -126,9 +126,9 @@ func parseHMark(in *ParseInput) ([]byte, error) {
 			return nil, err
 		}
 		uintOpt := func(max uint64) (uint64, error) {
-			v, err := ParseUint(o.Arg(), 0, max)
+			v, err := uintOption(in, o, 0, max)
 			if err != nil {
-				return 0, in.Errorf(o, "%v", err)
+				return 0, err
 			}
 			return v, nil
 		}

@@ -33,9 +33,9 @@ func init() {
 					}
 					switch o.Name {
 					case "timeout":
-						t, err := ParseUint(o.Arg(), 0, 0xffffffff)
+						t, err := uintOption(in, o, 0, 0xffffffff)
 						if err != nil {
-							return nil, in.Errorf(o, "%v", err)
+							return nil, err
 						}
 						NE.PutUint32(data, uint32(t))
 					case "label":

@@ -22,7 +22,7 @@ type NFLog struct {
 }
 
 // NFLogCopyLen is XT_NFLOG_F_COPY_LEN: NFLog.Len is a snap length.
-const NFLogCopyLen = nflogCopyLen
+const NFLogCopyLen = 0x1
 
 // Marshal is the payload (XT_ALIGN(76) bytes); it fails on a NUL in Prefix.
 func (n *NFLog) Marshal() ([]byte, error) {
@@ -57,7 +57,6 @@ const (
 	nflogSize       = 76
 	nflogPrefixOff  = 12
 	nflogPrefixSize = 64
-	nflogCopyLen    = 0x1 // XT_NFLOG_F_COPY_LEN: len is a snap length
 )
 
 func init() {
@@ -103,7 +102,7 @@ func parseNFLog(in *ParseInput) ([]byte, error) {
 			}
 			n.Len = uint32(v)
 			if o.Name == "nflog-size" {
-				n.Flags |= nflogCopyLen
+				n.Flags |= NFLogCopyLen
 			}
 		case "nflog-prefix":
 			p := o.Arg()
@@ -131,7 +130,7 @@ func saveNFLog(b *strings.Builder, _ RuleInfo, data []byte) error {
 		return err
 	}
 	length, group, threshold, flags, prefix := n.Len, n.Group, n.Threshold, n.Flags, n.Prefix
-	if flags&^nflogCopyLen != 0 {
+	if flags&^NFLogCopyLen != 0 {
 		return fmt.Errorf("NFLOG: unknown flags %#x", flags)
 	}
 	if prefix != "" {
@@ -141,7 +140,7 @@ func saveNFLog(b *strings.Builder, _ RuleInfo, data []byte) error {
 	if group != 0 {
 		fmt.Fprintf(b, " --nflog-group %d", group)
 	}
-	if flags&nflogCopyLen != 0 {
+	if flags&NFLogCopyLen != 0 {
 		fmt.Fprintf(b, " --nflog-size %d", length)
 	} else if length != 0 {
 		fmt.Fprintf(b, " --nflog-range %d", length)
