@@ -120,36 +120,31 @@ func resolveLong(name string, loaded []*pending) (short string, pe *pending, dec
 		}
 		return en.short, en.pe, en.decl, nil
 	}
-	// An exact name, the common case, is found without building the
-	// table (a restore resolves every option of every rule here).
-	for _, b := range baseLongOptions {
-		if b.name == name {
-			return pick(entry{name: b.name, short: b.short})
+	// One walk in table order: an exact name wins wherever it is (the
+	// common case; a restore resolves every option of every rule here),
+	// else every name it begins is a candidate, in table order.
+	var cands []entry
+	consider := func(en entry) bool {
+		if en.name == name {
+			return true
 		}
-	}
-	for i := len(loaded) - 1; i >= 0; i-- {
-		e := loaded[i].e
-		for j := range e.Options {
-			if d := &e.Options[j]; d.Name == name {
-				return pick(entry{name: d.Name, pe: loaded[i], decl: d})
-			}
+		if strings.HasPrefix(en.name, name) {
+			cands = append(cands, en)
 		}
+		return false
 	}
-	var table []entry
 	for _, b := range baseLongOptions {
-		table = append(table, entry{name: b.name, short: b.short})
+		if en := (entry{name: b.name, short: b.short}); consider(en) {
+			return pick(en)
+		}
 	}
 	for i := len(loaded) - 1; i >= 0; i-- {
 		e := loaded[i].e
 		for j := range e.Options {
 			d := &e.Options[j]
-			table = append(table, entry{name: d.Name, pe: loaded[i], decl: d})
-		}
-	}
-	var cands []entry
-	for _, en := range table {
-		if strings.HasPrefix(en.name, name) {
-			cands = append(cands, en)
+			if en := (entry{name: d.Name, pe: loaded[i], decl: d}); consider(en) {
+				return pick(en)
+			}
 		}
 	}
 	if len(cands) == 0 {
