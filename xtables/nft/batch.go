@@ -193,7 +193,14 @@ type NewRule struct {
 
 // AddRule adds a rule. It returns the rule's NFTA_RULE_ID, by which
 // later messages of the same batch could refer to it.
+//
+// Like every attribute built here, the expressions and the userdata must
+// fit a netlink attribute's 16-bit length: larger ones panic, as they
+// did when an attribute encoder built the rule (MarshalExprs checks
+// each expression, not their sum).
 func (b *Batch) AddRule(r NewRule) uint32 {
+	checkAttrLen("expressions", len(r.Exprs))
+	checkAttrLen("userdata", len(r.UserData))
 	b.nextID++
 	// Written straight into the message: a restore adds every rule of
 	// the table here.
@@ -206,18 +213,18 @@ func (b *Batch) AddRule(r NewRule) uint32 {
 	data = appendStringAttr(data, unix.NFTA_RULE_CHAIN, r.Chain)
 	data = appendBytesAttr(data, unix.NFTA_RULE_EXPRESSIONS|attrNested, r.Exprs)
 	data = appendAttrHeader(data, unix.NFTA_RULE_COMPAT|attrNested, attrHeaderLen+2*attrSize(4))
-	data = appendBytesAttr(data, unix.NFTA_RULE_COMPAT_PROTO, binary.BigEndian.AppendUint32(nil, r.Compat.Proto))
-	data = appendBytesAttr(data, unix.NFTA_RULE_COMPAT_FLAGS, binary.BigEndian.AppendUint32(nil, r.Compat.Flags))
+	data = appendU32Attr(data, unix.NFTA_RULE_COMPAT_PROTO, r.Compat.Proto)
+	data = appendU32Attr(data, unix.NFTA_RULE_COMPAT_FLAGS, r.Compat.Flags)
 	if len(r.UserData) > 0 {
 		data = appendBytesAttr(data, unix.NFTA_RULE_USERDATA, r.UserData)
 	}
-	data = appendBytesAttr(data, unix.NFTA_RULE_ID, binary.BigEndian.AppendUint32(nil, b.nextID))
+	data = appendU32Attr(data, unix.NFTA_RULE_ID, b.nextID)
 	flags := netlink.Create
 	switch {
 	case r.At.Before != 0:
-		data = appendBytesAttr(data, unix.NFTA_RULE_POSITION, binary.BigEndian.AppendUint64(nil, r.At.Before))
+		data = appendU64Attr(data, unix.NFTA_RULE_POSITION, r.At.Before)
 	case r.At.After != 0:
-		data = appendBytesAttr(data, unix.NFTA_RULE_POSITION, binary.BigEndian.AppendUint64(nil, r.At.After))
+		data = appendU64Attr(data, unix.NFTA_RULE_POSITION, r.At.After)
 		flags |= netlink.Append
 	case r.At.Append:
 		flags |= netlink.Append
@@ -232,6 +239,14 @@ func (b *Batch) AddRule(r NewRule) uint32 {
 	return b.nextID
 }
 
+// checkAttrLen panics when n bytes of data are too many for one netlink
+// attribute, whose length (header included) is 16 bits.
+func checkAttrLen(what string, n int) {
+	if n > 0xffff-attrHeaderLen {
+		panic(fmt.Sprintf("nft: encode attributes: %s of %d bytes are too large to fit in a netlink attribute", what, n))
+	}
+}
+
 // appendStringAttr appends a NUL-terminated string attribute.
 func appendStringAttr(b []byte, typ uint16, s string) []byte {
 	b = appendAttrHeader(b, typ, attrHeaderLen+len(s)+1)
@@ -243,6 +258,18 @@ func appendStringAttr(b []byte, typ uint16, s string) []byte {
 func appendBytesAttr(b []byte, typ uint16, d []byte) []byte {
 	b = appendAttrHeader(b, typ, attrHeaderLen+len(d))
 	return pad(append(b, d...))
+}
+
+// appendU32Attr appends an attribute holding v, big-endian.
+func appendU32Attr(b []byte, typ uint16, v uint32) []byte {
+	b = appendAttrHeader(b, typ, attrHeaderLen+4)
+	return binary.BigEndian.AppendUint32(b, v)
+}
+
+// appendU64Attr appends an attribute holding v, big-endian.
+func appendU64Attr(b []byte, typ uint16, v uint64) []byte {
+	b = appendAttrHeader(b, typ, attrHeaderLen+8)
+	return binary.BigEndian.AppendUint64(b, v)
 }
 
 // Compat is NFTA_RULE_COMPAT, which iptables-nft sends with every rule:

@@ -312,45 +312,20 @@ func (c *Conn) Revision(ctx context.Context, family byte, target bool, name stri
 	ae.Uint32(compatAttrType, typ)
 	data := append([]byte{family, nfnetlinkV0, 0, 0}, mustEncode(ae)...)
 	m := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(nftCompatMsgType | msgCompatGet), Flags: netlink.Request, Sequence: c.next()},
+		Header: netlink.Header{Type: netlink.HeaderType(nftCompatMsgType | msgCompatGet), Flags: netlink.Request},
 		Data:   data,
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	c.deadline(ctx)
-	sent, err := c.nl.Send(m)
-	if err != nil {
-		return false, fmt.Errorf("probe %s revision %d: %w", name, rev, err)
 	}
 	// The kernel answers with one message flagged NLM_F_MULTI and no
 	// NLMSG_DONE after it, which netlink.Conn.Receive would wait for;
-	// read the one datagram directly.
-	reply, err := c.receiveOne(sent.Header.Sequence)
+	// exchange reads it as the one reply to a request that is no dump.
+	msgs, err := c.exchange(ctx, m)
 	switch {
 	case err == nil:
-		return reply.Header.Type == m.Header.Type, nil
+		return msgs[0].Header.Type == m.Header.Type, nil
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EPROTONOSUPPORT):
 		return false, nil
 	}
 	return false, fmt.Errorf("probe %s revision %d: %w", name, rev, c.explain(err))
-}
-
-// receiveOne reads datagrams until one holds the reply to seq, and
-// returns that reply, or its error.
-func (c *Conn) receiveOne(seq uint32) (netlink.Message, error) {
-	for {
-		msgs, err := c.recvCopy()
-		if err != nil {
-			return netlink.Message{}, err
-		}
-		for _, m := range msgs {
-			if m.Header.Sequence != seq {
-				continue
-			}
-			return m, errnoOf(m)
-		}
-	}
 }
 
 // dumpBuffer is the buffer a dump is read with. The kernel fills each
@@ -407,12 +382,20 @@ func (c *Conn) dump(ctx context.Context, m netlink.Message) ([]netlink.Message, 
 	}
 }
 
-// errnoOf is the error an NLMSG_ERROR (or a NLMSG_DONE carrying one)
-// reports, nil for any other message or a zero errno.
+// errnoOf is the error an NLMSG_ERROR reports, with the kernel's reason
+// from its extended acknowledgement (or the errno a NLMSG_DONE carries);
+// nil for any other message or a zero errno. errors.Is finds the errno.
 func errnoOf(m netlink.Message) error {
-	if (m.Header.Type == netlink.Error || m.Header.Type == netlink.Done) && len(m.Data) >= 4 {
-		if e := int32(binary.NativeEndian.Uint32(m.Data)); e < 0 {
-			return unix.Errno(-e)
+	switch m.Header.Type {
+	case netlink.Error:
+		if errno, reason := ackError(m); errno != 0 {
+			return reasonError(errno, reason)
+		}
+	case netlink.Done:
+		if len(m.Data) >= 4 {
+			if e := int32(binary.NativeEndian.Uint32(m.Data)); e < 0 {
+				return unix.Errno(-e)
+			}
 		}
 	}
 	return nil
@@ -502,18 +485,17 @@ func (c *Conn) Commit(ctx context.Context, b *Batch, gen uint32) error {
 	begin := encoder()
 	begin.Uint32(unix.NFNL_BATCH_GENID, gen)
 	beginData := append([]byte{familyUnspec, nfnetlinkV0, 0, subsysNFTables}, mustEncode(begin)...)
-	msgs := make([]netlink.Message, 0, len(b.msgs)+2)
-	msgs = append(msgs, netlink.Message{Header: netlink.Header{Type: msgBatchBegin, Flags: netlink.Request}, Data: beginData})
-	msgs = append(msgs, b.msgs...)
-	msgs = append(msgs, netlink.Message{
+	beginMsg := netlink.Message{Header: netlink.Header{Type: msgBatchBegin, Flags: netlink.Request}, Data: beginData}
+	endMsg := netlink.Message{
 		Header: netlink.Header{Type: msgBatchEnd, Flags: netlink.Request},
 		Data:   []byte{familyUnspec, nfnetlinkV0, 0, subsysNFTables},
-	})
-	first := c.next()
-	for range len(msgs) - 1 {
-		c.next()
 	}
-	buf := marshalBatch(msgs, first)
+	// BEGIN, the batch's messages and END are numbered first, first+1…;
+	// the next request comes after them all.
+	n := len(b.msgs) + 2
+	first := c.next()
+	c.seq = first + uint32(n-1)
+	buf := marshalBatch(first, []netlink.Message{beginMsg}, b.msgs, []netlink.Message{endMsg})
 	if err := c.growSendBuffer(len(buf)); err != nil {
 		return err
 	}
@@ -529,7 +511,7 @@ func (c *Conn) Commit(ctx context.Context, b *Batch, gen uint32) error {
 		return fmt.Errorf("send nf_tables batch: %w", err)
 	}
 	var refused error
-	firstIdx := len(msgs)
+	firstIdx := n
 	for {
 		got, err := c.recvCopy()
 		if err != nil {
@@ -552,7 +534,7 @@ func (c *Conn) Commit(ctx context.Context, b *Batch, gen uint32) error {
 				continue
 			}
 			i := int(m.Header.Sequence - first)
-			if m.Header.Sequence-first >= uint32(len(msgs)) {
+			if m.Header.Sequence-first >= uint32(n) {
 				return fmt.Errorf("nf_tables batch: unexpected error for sequence %d: %w", m.Header.Sequence, reasonError(errno, reason))
 			}
 			if i == 0 && errno == unix.ERESTART {
@@ -570,25 +552,31 @@ func (c *Conn) Commit(ctx context.Context, b *Batch, gen uint32) error {
 	}
 }
 
-// marshalBatch lays msgs out as one datagram, numbered from seq on:
-// the batch is built once, in one buffer of its final size (netlink.Conn
-// marshals each message apart and then copies them all together, which
-// for a 50,000-rule restore is 30 MB copied twice).
-func marshalBatch(msgs []netlink.Message, seq uint32) []byte {
+// marshalBatch lays the messages of parts out, in order, as one
+// datagram, numbered from seq on: the batch is built once, in one buffer
+// of its final size (netlink.Conn marshals each message apart and then
+// copies them all together, which for a 50,000-rule restore is 30 MB
+// copied twice).
+func marshalBatch(seq uint32, parts ...[]netlink.Message) []byte {
 	size := 0
-	for _, m := range msgs {
-		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(m.Data))
+	for _, msgs := range parts {
+		for _, m := range msgs {
+			size += nlmsgAlign(unix.NLMSG_HDRLEN + len(m.Data))
+		}
 	}
 	buf := make([]byte, size)
 	off := 0
-	for i, m := range msgs {
-		l := unix.NLMSG_HDRLEN + len(m.Data)
-		binary.NativeEndian.PutUint32(buf[off:], uint32(l))
-		binary.NativeEndian.PutUint16(buf[off+4:], uint16(m.Header.Type))
-		binary.NativeEndian.PutUint16(buf[off+6:], uint16(m.Header.Flags))
-		binary.NativeEndian.PutUint32(buf[off+8:], seq+uint32(i))
-		copy(buf[off+unix.NLMSG_HDRLEN:], m.Data)
-		off += nlmsgAlign(l)
+	for _, msgs := range parts {
+		for _, m := range msgs {
+			l := unix.NLMSG_HDRLEN + len(m.Data)
+			binary.NativeEndian.PutUint32(buf[off:], uint32(l))
+			binary.NativeEndian.PutUint16(buf[off+4:], uint16(m.Header.Type))
+			binary.NativeEndian.PutUint16(buf[off+6:], uint16(m.Header.Flags))
+			binary.NativeEndian.PutUint32(buf[off+8:], seq)
+			copy(buf[off+unix.NLMSG_HDRLEN:], m.Data)
+			off += nlmsgAlign(l)
+			seq++
+		}
 	}
 	return buf
 }

@@ -56,14 +56,9 @@ func MarshalExprs(family byte, exprs []Expr) ([]byte, error) {
 			return nil, fmt.Errorf("encode expressions: expression %d (%s) of %d bytes is too large for a netlink attribute", i, name, size)
 		}
 		b = appendAttrHeader(b, unix.NFTA_LIST_ELEM|unix.NLA_F_NESTED, size)
-		b = appendAttrHeader(b, unix.NFTA_EXPR_NAME, attrHeaderLen+len(name)+1)
-		b = append(b, name...)
-		b = append(b, 0)
-		b = pad(b)
+		b = appendStringAttr(b, unix.NFTA_EXPR_NAME, name)
 		if d != nil {
-			b = appendAttrHeader(b, unix.NFTA_EXPR_DATA|unix.NLA_F_NESTED, attrHeaderLen+len(d))
-			b = append(b, d...)
-			b = pad(b)
+			b = appendBytesAttr(b, unix.NFTA_EXPR_DATA|unix.NLA_F_NESTED, d)
 		}
 	}
 	if b == nil {
