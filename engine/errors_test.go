@@ -53,7 +53,8 @@ func TestRuleRefusedNFT(t *testing.T) {
 	}
 	dt := d.Tables[0]
 	r := dt.Owned[0].Rules[0]
-	kernel := &nft.RefusedError{What: ruleOrigin(d, dt, "FILTERS", r), Ref: refusedRule(d, dt, "FILTERS", r), Err: unix.ENOENT}
+	added := addedRule{d, dt, "FILTERS", r}
+	kernel := &nft.RefusedError{What: added.String(), Ref: added, Err: unix.ENOENT}
 	err = nothingWritten(context.Background(), []*policy.Desired{d}, asRuleRefused(kernel))
 	var re *RuleRefusedError
 	if !errors.As(err, &re) || !errors.Is(err, ErrRuleRefused) || !errors.Is(err, unix.ENOENT) {

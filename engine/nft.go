@@ -455,8 +455,11 @@ func (st *nftState) diff(b *nft.Batch, plan *Plan, d *policy.Desired, dt *policy
 					break
 				}
 			}
+			// Named only if the kernel refuses it: finding a rule's line
+			// is a scan of its chain, for every rule an apply adds.
+			added := addedRule{d, dt, c.Name, r}
 			b.AddRule(nft.NewRule{Family: nf, Table: table, Chain: c.Name, Exprs: raw, Compat: enc.Compat, UserData: enc.UserData, At: at,
-				What: ruleOrigin(d, dt, c.Name, r), Ref: refusedRule(d, dt, c.Name, r)})
+				Where: added, Ref: added})
 		}
 	}
 	// Chains the plan takes away (Options.Remove): their rules, then
@@ -488,6 +491,17 @@ func refusedRule(d *policy.Desired, dt *policy.DesiredTable, chain string, r *xt
 	return e
 }
 
+// addedRule is a rule an apply adds, as its batch message's name and
+// reference, worked out only when the kernel refuses it.
+type addedRule struct {
+	d     *policy.Desired
+	dt    *policy.DesiredTable
+	chain string
+	r     *xtables.Rule
+}
+
+func (a addedRule) String() string { return ruleOrigin(a.d, a.dt, a.chain, a.r) }
+
 // asRuleRefused is err, a *RuleRefusedError when it is the kernel
 // refusing a rule of the batch (an *nft.RefusedError with a Ref).
 func asRuleRefused(err error) error {
@@ -495,13 +509,13 @@ func asRuleRefused(err error) error {
 	if !errors.As(err, &re) {
 		return err
 	}
-	p, ok := re.Ref.(*RuleRefusedError)
+	a, ok := re.Ref.(addedRule)
 	if !ok {
 		return err
 	}
-	e := *p
+	e := refusedRule(a.d, a.dt, a.chain, a.r)
 	e.Err = err
-	return &e
+	return e
 }
 
 // ruleOrigin names a rule of the plan by where the rules file wrote it,
