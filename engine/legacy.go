@@ -53,18 +53,22 @@ type legacyTable struct {
 	dt   *policy.DesiredTable
 	tr   *TableReport
 	// The table as read: its info (NumEntries goes into the replace),
-	// its entries, and its decoded chains (cur): only those a plan reads
-	// or changes when part is set, the whole table otherwise.
-	info xtables.Info
-	blob []byte
-	cur  *xtables.Table
-	part *xtables.Partial
+	// its entries, the Partial they were read into, and its decoded
+	// chains (cur): part.Table, only those a plan reads or changes; or,
+	// when whole is set, the whole table (part.Whole; in a dry run of a
+	// table that does not exist, the empty table, and part is nil).
+	info  xtables.Info
+	blob  []byte
+	part  *xtables.Partial
+	cur   *xtables.Table
+	whole bool
 	// inPlace: the table was written over the blob read (part.EncodeInPlace).
 	inPlace bool
-	// After the write: what was written (its info for verify, its layout for a rollback), the counters
+	// After the write: the info of the table written (what verify
+	// expects, and the entry count a rollback replaces), the counters
 	// the old table's entries had at the swap (by entry, in cur's
 	// layout), and whether they were carried over.
-	enc           *xtables.Encoded
+	written       xtables.Info
 	from          []int // by entry written, the entry read it keeps the counters of
 	swapped       []xtables.Counters
 	countersAdded bool
@@ -187,9 +191,9 @@ func existingTables(f *xtables.Family, dryRun bool) (func(string) bool, error) {
 // is decoded and checked.
 func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 	fam := lt.conn.Family()
-	lt.part, lt.blob, lt.inPlace = nil, nil, false
+	lt.part, lt.blob, lt.whole, lt.inPlace = nil, nil, false, false
 	if !exists && dryRun {
-		lt.cur, lt.info = xtables.EmptyTable(fam, lt.dt.Table), xtables.Info{}
+		lt.cur, lt.info, lt.whole = xtables.EmptyTable(fam, lt.dt.Table), xtables.Info{}, true
 		return lt.planWhole()
 	}
 	part, info, blob, err := lt.conn.ReadPartial(ctx, lt.dt.Table, partialChains(lt.dt))
@@ -199,21 +203,17 @@ func (lt *legacyTable) plan(ctx context.Context, exists, dryRun bool) error {
 	if err != nil {
 		return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
 	}
-	lt.info, lt.blob = info, blob
+	lt.info, lt.blob, lt.part = info, blob, part
 	plan, err := planFor(part.Table, lt.dt, lt.remove)
 	if err != nil {
 		return err
 	}
 	reached, grew := part.Reach(plan.Next)
 	if grew {
-		cur, err := xtables.Decode(fam, info, blob)
-		if err != nil {
-			return fmt.Errorf("decode %s table %s: %w", fam, lt.dt.Table, err)
-		}
-		lt.cur = cur
+		lt.cur, lt.whole = part.Whole(), true
 		return lt.planWhole()
 	}
-	lt.cur, lt.part = part.Table, part
+	lt.cur = part.Table
 	// The hooks that reach the decoded chains through the others count
 	// as reached (Reached).
 	return lt.check(plan, reached)
@@ -293,7 +293,7 @@ func (lt *legacyTable) replace(inPlace bool) error {
 		from   []int
 		err    error
 	)
-	if lt.part != nil {
+	if !lt.whole {
 		err = xtables.ErrNoRoom
 		if inPlace {
 			newEnc, from, err = lt.part.EncodeInPlace(next)
@@ -319,14 +319,9 @@ func (lt *legacyTable) replace(inPlace bool) error {
 	if err != nil {
 		return err
 	}
-	lt.tr.Written, lt.enc, lt.from, lt.swapped = true, newEnc, from, swapped
-	var dropped int // the first entry that counted less than when read
-	if lt.part != nil {
-		dropped = lt.part.CountersDropped(swapped)
-	} else {
-		dropped = xtables.CountersDropped(next.Family, lt.blob, swapped)
-	}
-	if i := dropped; i >= 0 {
+	lt.tr.Written, lt.written, lt.from, lt.swapped = true, newEnc.Info, from, swapped
+	// The first entry that counted less than when read.
+	if i := lt.part.CountersDropped(swapped); i >= 0 {
 		// The table is written; carrying counters over from a table
 		// that was not the one read would be wrong.
 		return fmt.Errorf("%s table %s written, but the table it replaced was not the one read (entry %d counted less than when read): another program wrote it without the xtables lock, and its change is undone", next.Family, next.Name, i)
@@ -372,7 +367,7 @@ func (lt *legacyTable) rollback() error {
 			from[j] = i
 		}
 	}
-	since, err := lt.conn.Replace(back, lt.enc.Info.NumEntries)
+	since, err := lt.conn.Replace(back, lt.written.NumEntries)
 	if err != nil {
 		return err
 	}
@@ -541,7 +536,7 @@ func oldIndexes(old *xtables.Encoded, enc *xtables.Encoded) []int {
 // of a replace as sent (only counters and comefrom are its own), and
 // they are not read back to compare (see ARCHITECTURE.md).
 func (lt *legacyTable) verify() error {
-	want := lt.enc.Info
+	want := lt.written
 	fam, name := lt.conn.Family(), want.Name
 	got, err := lt.conn.Info(name)
 	if err != nil {

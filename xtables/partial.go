@@ -97,6 +97,15 @@ func DecodePartial(f *Family, info Info, blob []byte, sel PartialChains) (*Parti
 	return p, nil
 }
 
+// Whole decodes every chain of the table read, as Decode would decode
+// its blob, from the scan DecodePartial made: for when the partial table
+// is not enough (Reach). Its payloads are slices of the blob read, as
+// Decode's are; p itself is unchanged. Not after EncodeInPlace, which
+// writes over that blob.
+func (p *Partial) Whole() *Table {
+	return p.s.build(nil, nil)
+}
+
 // Reach returns the hooks every chain of next (the decoded chains as a
 // plan changes them) is reached from in the whole table that p.Encode
 // writes for next, through its rules and those of the chains left out;
@@ -560,26 +569,6 @@ func (p *Partial) CountersDropped(later []Counters) int {
 		if c := p.s.counters[i]; later[i].Packets < c.Packets || later[i].Bytes < c.Bytes {
 			return i
 		}
-	}
-	return -1
-}
-
-// CountersDropped returns the first entry of blob, a table's entries as
-// read, whose counters are higher than those at the same index of later
-// (-1 if none): counters only grow while a table stays in place.
-func CountersDropped(f *Family, blob []byte, later []Counters) int {
-	i := 0
-	for off := 0; off+f.entrySize <= len(blob) && i < len(later); i++ {
-		pk := ne.Uint64(blob[off+f.offCounters():])
-		by := ne.Uint64(blob[off+f.offCounters()+8:])
-		if later[i].Packets < pk || later[i].Bytes < by {
-			return i
-		}
-		n := int(ne.Uint16(blob[off+f.offNextOffset():]))
-		if n == 0 {
-			break
-		}
-		off += n
 	}
 	return -1
 }

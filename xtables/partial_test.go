@@ -2,6 +2,7 @@ package xtables
 
 import (
 	"bytes"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -42,6 +43,30 @@ func TestPartialEncodeAsRead(t *testing.T) {
 					t.Errorf("%s %+v: entry %d keeps the counters of %d", g.name, sel, j, from[j])
 					break
 				}
+			}
+		}
+	}
+}
+
+// TestPartialWhole: the whole table a Partial decodes from its scan is
+// the one Decode decodes, whichever chains the Partial decoded.
+func TestPartialWhole(t *testing.T) {
+	for _, g := range loadGolden(t) {
+		full, err := Decode(g.fam, g.info, g.blob)
+		if err != nil {
+			t.Fatalf("%s: %v", g.name, err)
+		}
+		var all []string
+		for _, c := range full.Chains {
+			all = append(all, c.Name)
+		}
+		for _, sel := range []PartialChains{{}, {Reach: all}} {
+			p, err := DecodePartial(g.fam, g.info, g.blob, sel)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", g.name, sel, err)
+			}
+			if whole := p.Whole(); !reflect.DeepEqual(whole, full) {
+				t.Errorf("%s %+v: Whole differs from Decode", g.name, sel)
 			}
 		}
 	}
