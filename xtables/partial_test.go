@@ -12,14 +12,7 @@ import (
 // its own counters.
 func TestPartialEncodeAsRead(t *testing.T) {
 	for _, g := range loadGolden(t) {
-		full, err := Decode(g.fam, g.info, g.blob)
-		if err != nil {
-			t.Fatalf("%s: %v", g.name, err)
-		}
-		var all []string
-		for _, c := range full.Chains {
-			all = append(all, c.Name)
-		}
+		full, all := decodeGolden(t, g)
 		sels := []PartialChains{{}, {Reach: all}}
 		for _, n := range all {
 			sels = append(sels, PartialChains{Keep: []string{n}}, PartialChains{Owned: []string{n}})
@@ -52,14 +45,7 @@ func TestPartialEncodeAsRead(t *testing.T) {
 // the one Decode decodes, whichever chains the Partial decoded.
 func TestPartialWhole(t *testing.T) {
 	for _, g := range loadGolden(t) {
-		full, err := Decode(g.fam, g.info, g.blob)
-		if err != nil {
-			t.Fatalf("%s: %v", g.name, err)
-		}
-		var all []string
-		for _, c := range full.Chains {
-			all = append(all, c.Name)
-		}
+		full, all := decodeGolden(t, g)
 		for _, sel := range []PartialChains{{}, {Reach: all}} {
 			p, err := DecodePartial(g.fam, g.info, g.blob, sel)
 			if err != nil {
@@ -70,6 +56,20 @@ func TestPartialWhole(t *testing.T) {
 			}
 		}
 	}
+}
+
+// decodeGolden is a golden table decoded whole, and its chains' names.
+func decodeGolden(t *testing.T, g golden) (*Table, []string) {
+	t.Helper()
+	full, err := Decode(g.fam, g.info, g.blob)
+	if err != nil {
+		t.Fatalf("%s: %v", g.name, err)
+	}
+	var all []string
+	for _, c := range full.Chains {
+		all = append(all, c.Name)
+	}
+	return full, all
 }
 
 func infoWithoutName(info Info, name string) Info {
